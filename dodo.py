@@ -1,0 +1,6 @@
+"""kargo's doit entry: `doit list`, `doit configure`, `doit deploy:kano`, ...
+
+Thin on purpose: the tasks live in kargo_tasks; `kargo` runs the same ones.
+"""
+from kargo_tasks.config import DOIT_CONFIG  # noqa: F401
+from kargo_tasks.tasks import *  # noqa: F401,F403

@@ -1,0 +1,40 @@
+"""doit action plumbing: an operator's error becomes one line, not a traceback.
+
+doit prints a traceback for an exception raised by a python-action but only
+the message of a `TaskFailed` it returns; KARGO_DEBUG=1 keeps the traceback.
+"""
+import inspect
+import os
+
+from .errors import KargoError
+
+
+def failing(err):
+    """A doit action that fails with `err` as one line."""
+    def fail():
+        return _task_failed(err)
+    fail.__name__ = "fail"
+    return fail
+
+
+def guarded(func, *args):
+    """Run an action, turning a KargoError into doit's one-line TaskFailed.
+
+    The wrapper shows doit the parameters of `func` after `args`, so doit
+    still passes task params (`--workspace`) and `targets` by name."""
+    def action(**kwargs):
+        try:
+            return func(*args, **kwargs)
+        except KargoError as err:
+            if os.environ.get("KARGO_DEBUG"):
+                raise
+            return _task_failed(err)
+    params = list(inspect.signature(func).parameters.values())[len(args):]
+    action.__signature__ = inspect.Signature(params)
+    action.__name__ = getattr(func, "__name__", "action")
+    return action
+
+
+def _task_failed(err):
+    from doit.exceptions import TaskFailed
+    return TaskFailed(str(err))

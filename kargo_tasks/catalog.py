@@ -1,0 +1,116 @@
+"""Stacks, their services, and the images kargo builds, from the environment.
+
+Names map to variable prefixes by upper-casing and `-` -> `_`:
+`STACKS` lists stacks, `<STACK>_STACK` a stack's services, `<STACK>_DEPENDS`
+the stacks to deploy before it; a service's compose file is
+`deploy/<service>.yml` in the merged configuration. Buildable images are the
+folders of `images/` with a Dockerfile; the `weacast-loader` context makes one
+image per model of `WEACAST_MODELS`.
+"""
+from dataclasses import dataclass
+
+from .environment import prefix
+from .errors import ConfigError
+
+LOADER_CONTEXT = "weacast-loader"
+
+
+@dataclass(frozen=True)
+class Stack:
+    name: str
+    services: tuple
+    depends: tuple
+
+    @property
+    def project(self):
+        """The Swarm stack name."""
+        return f"kargo-{self.name}"
+
+
+@dataclass(frozen=True)
+class Image:
+    name: str
+    context: str        # folder of .kargo/ holding the Dockerfile
+    build_args: tuple   # ((name, value), ...) fixed by the catalog
+
+    @property
+    def prefix(self):
+        return prefix(self.name)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    stacks: dict   # name -> Stack, in STACKS order
+    images: dict   # name -> Image
+
+    def order(self, names):
+        """`names` with the stacks they depend on first, each once, in STACKS order."""
+        wanted, todo = set(), list(names)
+        while todo:
+            name = todo.pop()
+            if name not in wanted:
+                wanted.add(name)
+                todo.extend(self.stacks[name].depends)
+        return [s for s in self.stacks if s in wanted]
+
+
+def compose_file(service):
+    return f"deploy/{service}.yml"
+
+
+def build(env, plan):
+    stacks = {}
+    where = env.origins.get("STACKS", "STACKS")
+    for name in env.words("STACKS"):
+        var = f"{prefix(name)}_STACK"
+        if var not in env:
+            raise ConfigError(f"stack {name} is listed in STACKS but {var} is not set", where=where)
+        services = tuple(env.words(var))
+        for service in services:
+            if compose_file(service) not in plan:
+                raise ConfigError(f"stack {name}: service {service} has no compose file "
+                                  f"{compose_file(service)}", where=env.origins.get(var, var))
+        depends = tuple(env.words(f"{prefix(name)}_DEPENDS"))
+        stacks[name] = Stack(name, services, depends)
+    for stack in stacks.values():
+        for dep in stack.depends:
+            if dep not in stacks:
+                raise ConfigError(f"stack {stack.name} depends on {dep}, which is not in STACKS",
+                                  where=env.origins.get(f"{prefix(stack.name)}_DEPENDS"))
+    _check_acyclic(stacks, env)
+    return Catalog(stacks, _images(env, plan))
+
+
+def _check_acyclic(stacks, env):
+    done, path = set(), []
+
+    def visit(name):
+        if name in path:
+            cycle = " -> ".join(path[path.index(name):] + [name])
+            raise ConfigError(f"stacks depend on each other: {cycle}",
+                              where=env.origins.get(f"{prefix(name)}_DEPENDS"))
+        if name in done:
+            return
+        path.append(name)
+        for dep in stacks[name].depends:
+            visit(dep)
+        path.pop()
+        done.add(name)
+
+    for name in stacks:
+        visit(name)
+
+
+def _images(env, plan):
+    images = {}
+    for out in plan:
+        parts = out.split("/")
+        if len(parts) != 3 or parts[0] != "images" or parts[2] != "Dockerfile":
+            continue
+        context = f"images/{parts[1]}"
+        if parts[1] == LOADER_CONTEXT:
+            for model in env.words("WEACAST_MODELS"):
+                images[f"{model}-loader"] = Image(f"{model}-loader", context, (("MODEL", model),))
+        else:
+            images[parts[1]] = Image(parts[1], context, ())
+    return dict(sorted(images.items()))

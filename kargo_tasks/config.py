@@ -1,0 +1,23 @@
+"""doit's configuration, shared by dodo.py and the `kargo` command."""
+from .files import ensure_dir
+from .report import Reporter
+from .workspace import layout
+
+_LAYOUT = layout()
+# doit opens its database before it loads any task: its folder must exist
+# when this configuration is read (a private folder, like all of .kargo/).
+ensure_dir(_LAYOUT.merged)
+ensure_dir(_LAYOUT.state)
+
+DOIT_CONFIG = {
+    # The doit database lives with the merged configuration it describes.
+    "dep_file": str(_LAYOUT.state / "doit.db"),
+    "backend": "sqlite3",
+    # Nothing printed for up-to-date tasks: a no-op run is silent.
+    "reporter": Reporter,
+    "verbosity": 1,
+    # `doit list` shows deploy:<stack> and build:<image>, one per line.
+    "subtasks": True,
+    # A bare `doit` must never deploy or remove anything.
+    "default_tasks": ["show"],
+}

@@ -1,0 +1,81 @@
+"""Actions of `configure`: write one output of `.kargo/`, prune the rest.
+
+Each output records, as its doit values, the names of the variables it read
+and a keyed digest of their values; `env_unchanged` compares that digest with
+the current environment, so an output goes stale when a variable it reads
+changes, and only then. Values themselves never reach the doit database.
+"""
+import os
+
+from . import templates
+from .files import PLAIN_FILE, SECRET_FILE, write_if_changed
+from .merge import RESERVED
+
+
+def output_mode(source):
+    """Rendered files may hold environment values: owner-only. Copies keep the
+    operator's mode (execute bits matter for hooks and build contexts)."""
+    if source.kind != "copy":
+        return SECRET_FILE
+    return source.path.stat().st_mode & 0o755 or PLAIN_FILE
+
+
+def write_output(project, out, source, key_of):
+    """Render `source` into `.kargo/<out>`; returns the doit values to keep:
+    the written file's stamp, and the variables read with their digest."""
+    data, reads = templates.render(source, out, project.env)
+    target = project.layout.merged / out
+    write_if_changed(target, data, output_mode(source))
+    names = sorted(reads)
+    values = {"stamp": stamp(target)}
+    if names:
+        values.update(env=names, env_digest=project.env.digest(names, key_of()))
+    return values
+
+
+def stamp(path):
+    """What changes when anyone but kargo touches an output (one lstat)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    return [st.st_ino, st.st_size, st.st_mtime_ns, st.st_mode]
+
+
+def unchanged(project, target, key_of):
+    """doit `uptodate` callable: the output is as kargo wrote it, and the
+    variables the last run read still have the same values."""
+    def check(task, values):
+        if values.get("stamp") != stamp(target):
+            return False
+        names = values.get("env")
+        return not names or values.get("env_digest") == project.env.digest(names, key_of())
+    check.__name__ = "unchanged"
+    return check
+
+
+def strays(project, keep):
+    """Files of `.kargo/` that no current output, stack file or state explains."""
+    root = project.layout.merged
+    found = []
+    if not root.is_dir():
+        return found
+    for top, dirs, files in os.walk(root):
+        rel_top = os.path.relpath(top, root)
+        if rel_top == ".":
+            dirs[:] = [d for d in dirs if d != ".state"]
+        for name in files:
+            rel = name if rel_top == "." else f"{rel_top}/{name}".replace(os.sep, "/")
+            if rel not in keep and rel.split("/", 1)[0] not in RESERVED:
+                found.append(rel)
+    return sorted(found)
+
+
+def prune(project, keep):
+    """Remove outputs whose source is gone, then folders left empty."""
+    root = project.layout.merged
+    for rel in strays(project, keep):
+        (root / rel).unlink(missing_ok=True)
+    for top, dirs, files in os.walk(root, topdown=False):
+        if top != str(root) and not os.listdir(top):
+            os.rmdir(top)

@@ -1,0 +1,150 @@
+"""The environment: defaults env file, workspace `.env`, then the shell.
+
+Later layers win (the compose convention: the shell beats `.env`). Values
+from files are interpolated after all layers are merged, so a default may
+refer to a variable the workspace sets; single-quoted values and shell values
+are taken literally. Nothing here prints a value: errors name the file, line
+and variable, and `digest()` turns the values a consumer read into a keyed
+hash that can be stored in the doit database without revealing them.
+"""
+import hashlib
+import hmac
+import io
+import json
+import os
+import re
+from dataclasses import dataclass
+
+from dotenv.parser import parse_stream
+
+from .errors import ConfigError
+from .interpolate import substitute
+
+BOM = "\ufeff"
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    raw: str
+    literal: bool  # single-quoted: no interpolation
+    where: str     # "file:line"
+
+
+def parse_env_file(path):
+    """The entries of one dotenv file, in order; syntax errors name the line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", where=str(path))
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", where=str(path))
+    if text.startswith(BOM):
+        raise ConfigError("starts with a byte order mark; save it as UTF-8 without BOM",
+                          where=f"{path}:1")
+    entries, seen = [], {}
+    for binding in parse_stream(io.StringIO(text)):
+        line = binding.original.line
+        where = f"{path}:{line}"
+        if binding.error:
+            first = binding.original.string.strip().splitlines()[0][:40] if binding.original.string.strip() else ""
+            raise ConfigError(f"cannot parse this line (expected NAME=value): {_name_only(first)}",
+                              where=where)
+        if binding.key is None:
+            continue  # blank line or comment
+        if binding.key in seen:
+            raise ConfigError(f"{binding.key} is already set on line {seen[binding.key]}",
+                              where=where)
+        seen[binding.key] = line
+        literal = _single_quoted(binding.original.string, binding.key)
+        entries.append(Entry(binding.key, binding.value or "", literal, where))
+    return entries
+
+
+def _name_only(text):
+    # Never echo a value in an error: keep at most what precedes "=".
+    return text.split("=", 1)[0].strip() + ("=…" if "=" in text else "")
+
+
+def _single_quoted(original, key):
+    after = original.split("=", 1)[1] if "=" in original else ""
+    return after.lstrip().startswith("'")
+
+
+class Environment:
+    """Resolved variables with where each came from ("file:line" or "shell")."""
+
+    def __init__(self, values, origins):
+        self._values = values
+        self.origins = origins
+
+    def get(self, name, default=None):
+        return self._values.get(name, default)
+
+    def __contains__(self, name):
+        return name in self._values
+
+    def names(self):
+        return self._values.keys()
+
+    def as_dict(self):
+        return dict(self._values)
+
+    def words(self, name):
+        """A space-separated list variable (STACKS, <STACK>_STACK, ...)."""
+        return self._values.get(name, "").split()
+
+    def digest(self, names, key):
+        """Keyed hash of the current values of `names` (unset counts too)."""
+        data = json.dumps([[n, self._values.get(n)] for n in sorted(set(names))])
+        return hmac.new(key, data.encode(), hashlib.sha256).hexdigest()
+
+
+def load(files, shell=None):
+    """Merge the env files (earliest first) and the shell into an Environment."""
+    shell = os.environ if shell is None else shell
+    entries = {}
+    for path in files:
+        for entry in parse_env_file(path):
+            entries[entry.name] = entry
+    values, origins = {}, {}
+    for name, value in shell.items():
+        values[name] = value
+        origins[name] = "shell"
+    pending = {n: e for n, e in entries.items() if n not in values}
+    resolving = []
+
+    def lookup(name):
+        if name in values:
+            return values[name]
+        entry = pending.get(name)
+        if entry is None:
+            return None
+        if name in resolving:
+            cycle = " -> ".join(resolving[resolving.index(name):] + [name])
+            raise ConfigError(f"circular reference {cycle}", where=entry.where)
+        resolving.append(name)
+        resolve(entry)
+        resolving.pop()
+        return values[name]
+
+    def resolve(entry):
+        if entry.literal:
+            value = entry.raw
+        else:
+            value = substitute(entry.raw, lookup, where=entry.where.rsplit(":", 1)[0],
+                               first_line=int(entry.where.rsplit(":", 1)[1]))
+        values[entry.name] = value
+        origins[entry.name] = entry.where
+
+    for name, entry in pending.items():
+        if name not in values:
+            resolving.append(name)
+            resolve(entry)
+            resolving.pop()
+    return Environment(values, origins)
+
+
+def prefix(name):
+    """Variable prefix of a stack, service or node name: `arome-france` -> `AROME_FRANCE`."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", name).upper()

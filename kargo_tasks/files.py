@@ -1,0 +1,57 @@
+"""Atomic, mode-exact file writes into the merged configuration.
+
+A write goes to a temp file in the same folder, is fsync'ed, chmod'ed
+explicitly (so the umask never widens a secret file) and renamed over the
+target: an interrupted run leaves the old file or the new one, never half of
+one. `os.replace` renames over a symlink instead of following it.
+"""
+import os
+from pathlib import Path
+
+PRIVATE_DIR = 0o700
+SECRET_FILE = 0o600
+PLAIN_FILE = 0o644
+
+
+def ensure_dir(path, mode=PRIVATE_DIR):
+    """Create `path` (and parents) with `mode`; tighten it if it exists."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True, mode=mode)
+    if path.stat().st_mode & 0o777 != mode:
+        os.chmod(path, mode)
+
+
+def write_atomic(path, data, mode=PLAIN_FILE):
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as out:
+            fd = None
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if fd is not None:
+            os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_if_changed(path, data, mode=PLAIN_FILE):
+    """Write only when bytes or mode differ, so an unchanged output keeps its
+    mtime and nothing downstream goes stale. Returns True when it wrote."""
+    path = Path(path)
+    try:
+        st = os.lstat(path)
+        same = (not os.path.islink(path) and st.st_mode & 0o777 == mode
+                and st.st_size == len(data) and path.read_bytes() == data)
+    except FileNotFoundError:
+        same = False
+    if same:
+        return False
+    ensure_dir(path.parent)
+    write_atomic(path, data, mode)
+    return True

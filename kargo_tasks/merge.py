@@ -1,0 +1,102 @@
+"""The overlay plan: which source file makes each file of `.kargo/`.
+
+Layers, later wins: `defaults/` (at the top of `.kargo/`), `images/` (under
+`images/`), then the workspace (same relative paths). `NAME.j2` and
+`NAME.tpl` are templates that render into `NAME`. The plan is computed from
+directory listings only, so it is cheap enough to do on every doit load.
+"""
+import os
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from .errors import ConfigError
+
+TEMPLATE_KINDS = {".j2": "jinja", ".tpl": "subst"}
+# Top of .kargo/ that kargo writes itself: no overlay may land there.
+RESERVED = ("stacks", ".state")
+
+
+@dataclass(frozen=True)
+class Source:
+    path: Path   # the file to read
+    kind: str    # "copy", "jinja" or "subst"
+    layer: str   # "defaults", "images" or "workspace"
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str
+    root: Path
+    under: str = ""            # where its files land inside .kargo/
+    skip: tuple = ()           # top-level names that are not overlay files
+
+
+def layers(lay, workspace):
+    found = [Layer("defaults", lay.defaults, "", (".env.default", "README.md")),
+             Layer("images", lay.images, "images", ("README.md",))]
+    if workspace is not None:
+        found.append(Layer("workspace", workspace, "", (".env",)))
+    return found
+
+
+def output_of(rel):
+    """(output path, kind) of a source path relative to its layer."""
+    for suffix, kind in TEMPLATE_KINDS.items():
+        if rel.endswith(suffix) and len(rel) > len(suffix):
+            return rel[: -len(suffix)], kind
+    return rel, "copy"
+
+
+def plan(layer_list):
+    """{output path (posix, relative to .kargo/): Source}, workspace winning."""
+    result = {}
+    for layer in layer_list:
+        mine = {}
+        for rel, path in walk(layer):
+            out, kind = output_of(rel)
+            if layer.under:
+                out = f"{layer.under}/{out}"
+            if out.split("/", 1)[0] in RESERVED:
+                raise ConfigError(f"{out.split('/', 1)[0]}/ is reserved for kargo's own files",
+                                  where=str(path))
+            if out in mine:
+                raise ConfigError(f"both {mine[out].path.name} and {path.name} make {out}",
+                                  where=str(path.parent))
+            mine[out] = Source(path, kind, layer.name)
+        result.update(mine)
+    return dict(sorted(result.items()))
+
+
+def walk(layer):
+    """(posix path relative to the layer, path) of each file, refusing links
+    that leave the layer's folder."""
+    root = layer.root
+    if not root.is_dir():
+        return
+    real_root = os.path.realpath(root)
+    for top, dirs, files in os.walk(root, followlinks=True):
+        top_path = Path(top)
+        rel_top = top_path.relative_to(root)
+        if rel_top == Path("."):
+            dirs[:] = [d for d in dirs if not d.startswith(".") and d not in layer.skip]
+            files = [f for f in files if not f.startswith(".") and f not in layer.skip]
+        else:
+            dirs[:] = [d for d in dirs if d != ".git"]
+        for name in list(dirs):
+            _check_inside(top_path / name, real_root, root)
+        dirs.sort()
+        for name in sorted(files):
+            path = top_path / name
+            if name.startswith(".") and name.endswith(".tmp"):
+                continue
+            _check_inside(path, real_root, root)
+            if not path.exists():
+                raise ConfigError("broken symbolic link", where=str(path))
+            yield PurePosixPath(rel_top / name).as_posix(), path
+
+
+def _check_inside(path, real_root, root):
+    if path.is_symlink():
+        target = os.path.realpath(path)
+        if os.path.commonpath([target, real_root]) != real_root:
+            raise ConfigError(f"symbolic link points outside {root}", where=str(path))

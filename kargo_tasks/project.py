@@ -1,0 +1,79 @@
+"""Everything the task creators read, loaded once per doit run.
+
+Loading reads only the env files and directory listings (no file contents,
+no engine): `doit list` stays fast and works without a daemon. An error in
+the operator's input is kept, not raised, so `use` can still fix it and the
+tasks that need the input fail with it as one line.
+"""
+import functools
+import os
+import secrets
+from dataclasses import dataclass, field
+
+from . import catalog as catalog_mod
+from . import environment, merge
+from . import workspace as workspace_mod
+from .errors import ConfigError, KargoError
+from .files import SECRET_FILE, ensure_dir, write_atomic
+
+
+@dataclass
+class Project:
+    layout: workspace_mod.Layout
+    workspace: object = None          # Path or None
+    env: environment.Environment = None
+    plan: dict = field(default_factory=dict)
+    catalog: catalog_mod.Catalog = None
+    error: KargoError = None
+
+    def require(self):
+        """Raise the load error, or the lack of a workspace."""
+        if self.error:
+            raise self.error
+        if self.workspace is None:
+            raise ConfigError("no workspace selected", hint=workspace_mod.FIX)
+
+
+def env_files(lay, workspace):
+    files = [lay.defaults / ".env.default"]
+    if workspace is not None and (workspace / ".env").exists():
+        files.append(workspace / ".env")
+    return files
+
+
+def load(root=None, shell=None):
+    shell = os.environ if shell is None else shell
+    project = Project(workspace_mod.layout(root))
+    lay = project.layout
+    try:
+        project.workspace = workspace_mod.resolve(lay, shell)
+    except KargoError as err:
+        project.error = err
+    workspace = project.workspace
+    try:
+        project.env = environment.load(env_files(lay, workspace), shell)
+        project.plan = merge.plan(merge.layers(lay, workspace))
+        project.catalog = catalog_mod.build(project.env, project.plan)
+    except KargoError as err:
+        project.error = project.error or err
+    return project
+
+
+@functools.lru_cache(maxsize=None)
+def current():
+    """The project of this process (the repo this package lives in)."""
+    return load()
+
+
+@functools.lru_cache(maxsize=None)
+def digest_key(lay):
+    """The random key that makes stored digests of env values unguessable."""
+    path = lay.state / "digest.key"
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        ensure_dir(lay.merged)
+        ensure_dir(lay.state)
+        key = secrets.token_bytes(32)
+        write_atomic(path, key, SECRET_FILE)
+        return key

@@ -1,0 +1,35 @@
+"""What a run prints: a line per task that runs, nothing for up-to-date ones,
+and an operator's error as one line on stderr (`kargo: <task>: <message>`)."""
+import sys
+
+from doit.exceptions import TaskFailed
+from doit.reporter import ConsoleReporter
+
+
+class Reporter(ConsoleReporter):
+    desc = "kargo: executed tasks only, one-line errors"
+
+    def execute_task(self, task):
+        if task.actions:
+            self.write(f".  {task.title().lstrip('_')}\n")
+
+    def skip_uptodate(self, task):
+        pass
+
+    def skip_ignore(self, task):
+        pass
+
+    def add_failure(self, task, fail):
+        if isinstance(fail, TaskFailed) and not fail.traceback:
+            self.failures.append({"task": task, "exception": fail})
+            sys.stderr.write(f"kargo: {task.name.lstrip('_')}: {fail.message}\n")
+            sys.stderr.flush()
+            return
+        super().add_failure(task, fail)
+
+    def complete_run(self):
+        # doit prints each failed task's captured stdout; keep that for tasks
+        # that said something (a hook's output), skip the empty banners.
+        self.failures = [f for f in self.failures
+                         if any(a.out for a in f["task"].actions if a.out)]
+        super().complete_run()

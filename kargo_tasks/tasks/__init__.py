@@ -1,0 +1,6 @@
+"""doit task creators. They only build task dicts from the loaded project:
+no file is read here beyond what `project.current()` loads, and nothing runs."""
+from .configure import task__configure, task_configure
+from .info import task_show, task_use
+
+__all__ = ["task_use", "task_show", "task_configure", "task__configure"]

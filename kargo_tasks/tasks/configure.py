@@ -1,0 +1,47 @@
+"""`configure`: one private sub-task per file of the merged configuration."""
+import functools
+
+from doit.tools import config_changed
+
+from ..actions import failing, guarded
+from ..configure import prune, strays, unchanged, write_output
+from ..project import current, digest_key
+
+
+def task_configure():
+    """The public face of the per-file sub-tasks (hidden from `doit list`)."""
+    return {
+        "doc": "build the merged configuration .kargo/ (defaults overlaid by the workspace)",
+        "actions": None,
+        "task_dep": ["_configure"],
+    }
+
+
+def task__configure():
+    project = current()
+    try:
+        project.require()
+    except Exception as err:
+        yield {"name": "workspace", "actions": [failing(err)], "doc": "check the workspace"}
+        return
+    lay = project.layout
+    key_of = functools.partial(digest_key, lay)
+    for out, source in project.plan.items():
+        target = lay.merged / out
+        yield {
+            "name": out,
+            "doc": f"write .kargo/{out} from {source.layer}",
+            "actions": [guarded(write_output, project, out, source, key_of)],
+            "file_dep": [str(source.path)],
+            "targets": [str(target)],
+            "uptodate": [config_changed({"source": str(source.path), "kind": source.kind}),
+                         unchanged(project, target, key_of)],
+            "clean": True,
+        }
+    keep = frozenset(project.plan)
+    yield {
+        "name": "prune",
+        "doc": "remove merged files whose source is gone",
+        "actions": [guarded(prune, project, keep)],
+        "uptodate": [lambda: not strays(project, keep)],
+    }

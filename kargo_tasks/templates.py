@@ -1,0 +1,87 @@
+"""Rendering one output of the merged configuration from its source.
+
+`copy` outputs are the source bytes; `subst` (`.tpl`) replaces `${VAR}`;
+`jinja` (`.j2`) renders with a sandboxed Jinja2 whose undefined names are
+errors. Each render returns the bytes and the set of variables it read, which
+is what makes the output stale (and nothing else in the environment).
+"""
+import traceback
+
+from .errors import ConfigError
+from .interpolate import substitute
+
+YAML_SUFFIXES = (".yml", ".yaml")
+
+
+def render(source, out, env):
+    """(bytes, variables read) for output path `out` made from `source`."""
+    where = str(source.path)
+    try:
+        raw = source.path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", where=where)
+    reads = set()
+    if source.kind == "copy":
+        data = raw
+    else:
+        text = _decode(raw, where)
+        if source.kind == "subst":
+            text = substitute(text, env.get, where=where, reads=reads)
+        else:
+            text = _jinja(text, env, where, reads)
+        data = text.encode("utf-8")
+    if out.endswith(YAML_SUFFIXES):
+        check_yaml(data, where)
+    return data, reads
+
+
+def _decode(raw, where):
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"template is not UTF-8 text (byte {exc.start})", where=where)
+
+
+def check_yaml(data, where):
+    import yaml
+    try:
+        yaml.safe_load(data)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ConfigError(f"not valid YAML: {problem}", where=where + line)
+
+
+def _jinja(text, env, where, reads):
+    import jinja2
+    from jinja2 import meta
+    from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+    jenv = SandboxedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                                autoescape=False)
+    try:
+        ast = jenv.parse(text, filename=where)
+    except jinja2.TemplateSyntaxError as exc:
+        raise ConfigError(f"template syntax error: {exc.message}", where=f"{where}:{exc.lineno}")
+    reads.update(meta.find_undeclared_variables(ast))
+    context = {name: env.get(name) for name in reads if name in env}
+    try:
+        template = jenv.from_string(text)
+        template.filename = where  # jinja2 only sets it from a loader
+        return template.render(context)
+    except SecurityError as exc:
+        raise ConfigError(f"template refused by the sandbox: {exc}",
+                          where=f"{where}:{_template_line(exc, where)}")
+    except jinja2.UndefinedError as exc:
+        raise ConfigError(f"undefined in template: {exc.message}",
+                          where=f"{where}:{_template_line(exc, where)}")
+    except jinja2.TemplateError as exc:
+        raise ConfigError(f"template error: {exc}", where=f"{where}:{_template_line(exc, where)}")
+
+
+def _template_line(exc, where):
+    """The template line an exception came from (Jinja rewrites tracebacks
+    so template frames carry the template's name)."""
+    lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename == where]
+    return lines[-1] if lines else "?"

@@ -1,0 +1,115 @@
+"""Fixtures for tests that drive the real Docker engine (swarm + local registry).
+
+The engine is a hard requirement: if it is missing these fixtures FAIL, they
+never skip, so CI cannot go green without exercising it. `bash scripts/engine-up`
+brings everything up.
+"""
+import hashlib
+import pathlib
+import shutil
+import urllib.request
+import uuid
+
+import docker
+import pytest
+
+REGISTRY = "127.0.0.1:5000"
+BUSYBOX_REPO = f"{REGISTRY}/kargo-test/busybox"
+BUSYBOX_REF = f"{BUSYBOX_REPO}:latest"
+BUSYBOX_BIN = pathlib.Path("/bin/busybox")
+SHA_LABEL = "org.kargo.busybox-sha256"
+HINT = "run `bash scripts/engine-up` (as root) first"
+
+# A single static binary is the whole image: Docker Hub is unreachable, so we
+# cannot pull one.  Exec-form RUN needs no shell; busybox then provides /bin/sh.
+DOCKERFILE = """\
+FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+CMD ["/bin/sh"]
+"""
+
+_HERE = pathlib.Path(__file__).parent
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "engine: needs the real Docker engine")
+    config.addinivalue_line("markers", "slow: takes seconds, not milliseconds")
+
+
+def pytest_collection_modifyitems(config, items):
+    # Everything under tests/engine needs the engine: mark it so `-m "not engine"`
+    # works.  This hook sees all items, hence the path filter.
+    for item in items:
+        if _HERE in item.path.parents:
+            item.add_marker(pytest.mark.engine)
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    # pytest.fail() outside the except blocks keeps the report to one line.
+    client = error = None
+    try:
+        # from_env() already talks to the daemon (API version negotiation).
+        client = docker.from_env()
+        client.ping()
+    except Exception as exc:  # DockerException, requests errors, ...
+        error = exc
+    if error is not None:
+        pytest.fail(f"Docker engine not answering ({error}); {HINT}", pytrace=False)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def registry():
+    try:
+        with urllib.request.urlopen(f"http://{REGISTRY}/v2/", timeout=5):
+            error = None  # urlopen raises on anything but 2xx (e.g. 401 auth)
+    except Exception as exc:
+        error = exc
+    if error is not None:
+        pytest.fail(f"registry {REGISTRY} not answering ({error}); {HINT}", pytrace=False)
+    return REGISTRY
+
+
+@pytest.fixture(scope="session")
+def busybox_image(docker_client, registry, tmp_path_factory):
+    """FROM-scratch busybox image, pushed to the local registry; returns its ref."""
+    if not BUSYBOX_BIN.is_file():
+        pytest.fail(f"{BUSYBOX_BIN} missing (busybox-static); {HINT}", pytrace=False)
+    sha = hashlib.sha256(BUSYBOX_BIN.read_bytes()).hexdigest()
+
+    try:
+        cached = docker_client.images.get(BUSYBOX_REF).labels.get(SHA_LABEL) == sha
+    except docker.errors.ImageNotFound:
+        cached = False
+    if not cached:
+        ctx = tmp_path_factory.mktemp("busybox-image")
+        shutil.copy2(BUSYBOX_BIN, ctx / "busybox")
+        (ctx / "Dockerfile").write_text(DOCKERFILE)
+        try:
+            docker_client.images.build(
+                path=str(ctx), tag=BUSYBOX_REF, labels={SHA_LABEL: sha}, rm=True
+            )
+        except docker.errors.BuildError as exc:
+            log = "".join(c.get("stream", "") for c in exc.build_log)
+            error = f"building {BUSYBOX_REF} failed: {exc}\n{log}"
+        else:
+            error = None
+        if error:
+            pytest.fail(error, pytrace=False)
+
+    # push() does not raise on registry errors: they arrive in the stream.
+    for chunk in docker_client.images.push(
+        BUSYBOX_REPO, tag="latest", stream=True, decode=True
+    ):
+        if "error" in chunk:
+            pytest.fail(f"pushing {BUSYBOX_REF} failed: {chunk['error']}", pytrace=False)
+    return BUSYBOX_REF
+
+
+@pytest.fixture
+def unique_name():
+    """Short unique lowercase name for engine resources a test creates."""
+    return f"kt-{uuid.uuid4().hex[:8]}"
