@@ -51,7 +51,23 @@ class Catalog:
             if name not in wanted:
                 wanted.add(name)
                 todo.extend(self.stacks[name].depends)
-        return [s for s in self.stacks if s in wanted]
+        # STACKS order alone is not enough: STACKS may list a stack before
+        # the ones it depends on. Place each stack after its dependencies
+        # (build() refused cycles), STACKS order breaking ties.
+        rank = {name: i for i, name in enumerate(self.stacks)}
+        result, placed = [], set()
+
+        def place(name):
+            if name not in placed:
+                placed.add(name)
+                for dep in sorted(self.stacks[name].depends, key=rank.get):
+                    place(dep)
+                result.append(name)
+
+        for name in self.stacks:
+            if name in wanted:
+                place(name)
+        return result
 
 
 def compose_file(service):

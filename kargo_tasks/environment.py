@@ -34,17 +34,25 @@ class Entry:
 def parse_env_file(path):
     """The entries of one dotenv file, in order; syntax errors name the line."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", where=str(path))
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", where=str(path))
+    try:
+        # Same newline handling as read_text: \r\n and \r count as \n.
+        text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+                          where=f"{path}:{line}")
     if text.startswith(BOM):
         raise ConfigError("starts with a byte order mark; save it as UTF-8 without BOM",
                           where=f"{path}:1")
     entries, seen = [], {}
     for binding in parse_stream(io.StringIO(text)):
-        line = binding.original.line
+        # A binding's text starts with the blank lines before it, and so
+        # does its line number: skip them to name the line of the variable.
+        string = binding.original.string
+        line = binding.original.line + string[: len(string) - len(string.lstrip())].count("\n")
         where = f"{path}:{line}"
         if binding.error:
             first = binding.original.string.strip().splitlines()[0][:40] if binding.original.string.strip() else ""
@@ -62,8 +70,11 @@ def parse_env_file(path):
 
 
 def _name_only(text):
-    # Never echo a value in an error: keep at most what precedes "=".
-    return text.split("=", 1)[0].strip() + ("=…" if "=" in text else "")
+    # Never echo a value in an error: keep at most what precedes "=". A line
+    # without "=" may be nothing but a value (a pasted password): echo none of it.
+    if "=" not in text:
+        return "no = on this line"
+    return text.split("=", 1)[0].strip() + "=…"
 
 
 def _single_quoted(original, key):

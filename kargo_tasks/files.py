@@ -55,3 +55,38 @@ def write_if_changed(path, data, mode=PLAIN_FILE):
     ensure_dir(path.parent)
     write_atomic(path, data, mode)
     return True
+
+
+def fingerprint(path):
+    """[mtime_ns, size, sha256] of a file, or None when it is gone."""
+    import hashlib
+    try:
+        st = os.stat(path)
+        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return None
+    return [st.st_mtime_ns, st.st_size, digest]
+
+
+def fingerprints(paths):
+    return {str(p): fingerprint(p) for p in sorted(set(map(str, paths)))}
+
+
+def unchanged_files(saved):
+    """True when every file of `saved` (from `fingerprints`) has the same
+    content; a file whose stamp is unchanged is not read again."""
+    for path, old in (saved or {}).items():
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            if old is not None:
+                return False
+            continue
+        if old is None:
+            return False
+        if [st.st_mtime_ns, st.st_size] == old[:2]:
+            continue
+        new = fingerprint(path)
+        if new is None or new[2] != old[2]:
+            return False
+    return True

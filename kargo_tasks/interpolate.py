@@ -28,7 +28,7 @@ def substitute(text, lookup, *, where, first_line=1, dollar_escape=False, reads=
     `where` names the file for errors; every name looked up is added to the
     set `reads` (the consumer's dependency on the environment)."""
     reads = set() if reads is None else reads
-    out, pos = _expand(text, 0, lookup, where, first_line, dollar_escape, reads, nested=False)
+    out, pos = _expand(text, 0, lookup, where, first_line, dollar_escape, reads)
     return out
 
 
@@ -36,7 +36,10 @@ def _fail(message, text, offset, where, first_line):
     raise ConfigError(message, where=f"{where}:{line_of(text, offset, first_line)}")
 
 
-def _expand(text, pos, lookup, where, first_line, dollar_escape, reads, nested):
+def _expand(text, pos, lookup, where, first_line, dollar_escape, reads, opened=None):
+    """Expand from `pos`; inside a default or message (`opened` = offset of
+    its `${`), stop at the closing `}` and return (text, its position)."""
+    nested = opened is not None
     parts = []
     n = len(text)
     while pos < n:
@@ -61,7 +64,8 @@ def _expand(text, pos, lookup, where, first_line, dollar_escape, reads, nested):
             parts.append("$")
             pos += 1
     if nested:
-        _fail("unterminated ${ (missing })", text, n - 1, where, first_line)
+        # Name the line of the `${` left open: the end of the text says nothing.
+        _fail("unterminated ${ (missing })", text, opened, where, first_line)
     return "".join(parts), pos
 
 
@@ -94,9 +98,13 @@ def _braced(text, start, lookup, where, first_line, dollar_escape, reads):
         return value, pos + 1
     missing = value is None or (op.startswith(":") and value == "")
     if missing:
-        arg, end = _expand(text, pos + len(op), lookup, where, first_line, dollar_escape, reads, True)
+        arg, end = _expand(text, pos + len(op), lookup, where, first_line, dollar_escape, reads,
+                           start)
     else:  # the default is not used: only find where it ends
-        arg, end = _expand(text, pos + len(op), lambda _: "", where, first_line, dollar_escape, set(), True)
+        # Every name counts as set and non-empty there, so nothing in it
+        # (`${B}`, `${B:?msg}`) can fail for a value that is not needed.
+        arg, end = _expand(text, pos + len(op), lambda _: "set", where, first_line,
+                           dollar_escape, set(), start)
     if op.endswith("?") and missing:
         _fail(f"variable {name} is required: {arg or 'not set'}", text, start, where, first_line)
     if op.endswith("-") and missing:

@@ -41,8 +41,11 @@ def layers(lay, workspace):
 
 def output_of(rel):
     """(output path, kind) of a source path relative to its layer."""
+    name = rel.rsplit("/", 1)[-1]
     for suffix, kind in TEMPLATE_KINDS.items():
-        if rel.endswith(suffix) and len(rel) > len(suffix):
+        # The file name, not the path, must be longer than the suffix:
+        # `configs/.tpl` would otherwise render into the folder `configs/`.
+        if name.endswith(suffix) and len(name) > len(suffix):
             return rel[: -len(suffix)], kind
     return rel, "copy"
 
@@ -78,12 +81,17 @@ def walk(layer):
         top_path = Path(top)
         rel_top = top_path.relative_to(root)
         if rel_top == Path("."):
-            dirs[:] = [d for d in dirs if not d.startswith(".") and d not in layer.skip]
+            # Hidden folders are not overlay files, but a reserved one (`.state`)
+            # is kept so that plan() refuses it instead of silently ignoring it.
+            dirs[:] = [d for d in dirs
+                       if (not d.startswith(".") or (not layer.under and d in RESERVED))
+                       and d not in layer.skip]
             files = [f for f in files if not f.startswith(".") and f not in layer.skip]
         else:
             dirs[:] = [d for d in dirs if d != ".git"]
         for name in list(dirs):
             _check_inside(top_path / name, real_root, root)
+            _check_no_loop(top_path / name, root)
         dirs.sort()
         for name in sorted(files):
             path = top_path / name
@@ -93,6 +101,23 @@ def walk(layer):
             if not path.exists():
                 raise ConfigError("broken symbolic link", where=str(path))
             yield PurePosixPath(rel_top / name).as_posix(), path
+
+
+def _check_no_loop(path, root):
+    # os.walk follows links without noticing cycles: a link to a folder the
+    # walk is already inside (directly or through other links) would be
+    # walked again and again until the path is too long to open.
+    if not path.is_symlink():
+        return
+    target = os.path.realpath(path)
+    here = path.parent
+    while True:
+        if os.path.commonpath([target, os.path.realpath(here)]) == target:
+            raise ConfigError("symbolic link to a folder that contains it (a loop)",
+                              where=str(path))
+        if here == root:
+            return
+        here = here.parent
 
 
 def _check_inside(path, real_root, root):

@@ -45,7 +45,10 @@ def _decode(raw, where):
 def check_yaml(data, where):
     import yaml
     try:
-        yaml.safe_load(data)
+        # Parse only, every document: safe_load refuses a valid multi-document
+        # file, custom tags (`!Ref`), and lets a bad date escape as ValueError.
+        for _ in yaml.compose_all(data, Loader=yaml.SafeLoader):
+            pass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
@@ -78,6 +81,12 @@ def _jinja(text, env, where, reads):
                           where=f"{where}:{_template_line(exc, where)}")
     except jinja2.TemplateError as exc:
         raise ConfigError(f"template error: {exc}", where=f"{where}:{_template_line(exc, where)}")
+    except Exception as exc:
+        # Python errors raised by the template's own expressions (`1/0`, the
+        # sandbox's range limit, ...) are the operator's to fix too. Name only
+        # the type: their messages may quote a value (`'{s3cr3t}'.format()`).
+        raise ConfigError(f"template failed: {type(exc).__name__}",
+                          where=f"{where}:{_template_line(exc, where)}")
 
 
 def _template_line(exc, where):

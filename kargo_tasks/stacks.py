@@ -1,0 +1,79 @@
+"""Actions of the stack tasks: resolve a stack file, deploy it, remove it.
+
+The stack file records, as doit values, the files and the variables it read
+(names and a keyed digest, never values); a deploy records the cluster's
+service versions it left, which is how drift is seen without reading specs.
+"""
+from . import compose, swarm
+from .files import SECRET_FILE, fingerprints, unchanged_files, write_if_changed
+
+
+def stack_file(project, stack):
+    return project.layout.stacks / f"{stack.name}.yml"
+
+
+def write_stack(project, stack, key_of):
+    resolved = compose.resolve(stack, project.layout.merged, project.env)
+    target = stack_file(project, stack)
+    write_if_changed(target, resolved.text.encode(), SECRET_FILE)
+    names = sorted(resolved.reads)
+    return {"inputs": fingerprints(resolved.inputs), "env": names,
+            "env_digest": project.env.digest(names, key_of())}
+
+
+def inputs_unchanged(project, key_of):
+    def check(task, values):
+        names = values.get("env")
+        return (names is not None and unchanged_files(values.get("inputs"))
+                and values.get("env_digest") == project.env.digest(names, key_of()))
+    check.__name__ = "inputs_unchanged"
+    return check
+
+
+def _hooks(project, stack, when):
+    for service in stack.services:
+        rel = f"deploy/{service}_{when}.sh"
+        if rel in project.plan:
+            print(f"hook {rel}", flush=True)
+            swarm.run_hook(project.layout.merged / rel, project.env)
+
+
+def deploy_stack(project, stack):
+    import yaml
+    path = stack_file(project, stack)
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    print(f"deploy {stack.name} ({len(stack.services)} services)", flush=True)
+    swarm.ensure_networks(sorted(_external_networks(doc)))
+    _hooks(project, stack, "before")
+    swarm.deploy(stack.project, path)
+    swarm.wait(stack.project, swarm.deploy_timeout(project.env), expected=doc["services"])
+    _hooks(project, stack, "after")
+    keep = {item.get("name") for kind in ("configs", "secrets")
+            for item in (doc.get(kind) or {}).values()}
+    swarm.prune_configs(stack.project, keep)
+    return {"cluster": swarm.snapshot(stack.project)}
+
+
+def _external_networks(doc):
+    return {net.get("name") for net in (doc.get("networks") or {}).values()
+            if isinstance(net, dict) and net.get("external")}
+
+
+def cluster_unchanged(stack):
+    """doit `uptodate` callable: the stack still runs what kargo deployed."""
+    def check(task, values):
+        saved = values.get("cluster")
+        return bool(saved) and swarm.snapshot(stack.project) == saved
+    check.__name__ = "cluster_unchanged"
+    return check
+
+
+def remove_stack(project, stack):
+    print(f"remove {stack.name}", flush=True)
+    swarm.remove(stack.project, swarm.deploy_timeout(project.env))
+
+
+def update_stack(project, stack, force=False):
+    print(f"update {stack.name}{' --force' if force else ''}", flush=True)
+    swarm.update(stack.project, force)
+    swarm.wait(stack.project, swarm.deploy_timeout(project.env))

@@ -1,0 +1,161 @@
+"""Stacks on the Swarm: deploy, wait for convergence, detect drift, remove.
+
+Deploys go through `docker stack deploy` (the CLI's compose implementation);
+everything else is one docker-py list call per question, so checking a stack
+for drift costs one round trip.
+"""
+import os
+import time
+
+from . import engine
+from .errors import EngineError, KargoError
+
+NAMESPACE = "com.docker.stack.namespace"
+FAILED = {"failed", "rejected"}
+# Failed tasks of the new spec tolerated while a service restarts, before the
+# deploy is declared failed (a command that exits 1 fails fast).
+MAX_FAILURES = 3
+
+
+def _services(project):
+    client = engine.client()
+    return engine.call(f"list services of {project}", client.api.services,
+                       filters={"label": f"{NAMESPACE}={project}"})
+
+
+def snapshot(project):
+    """{service: [id, spec version]}: changes when anyone changes a service."""
+    return {s["Spec"]["Name"]: [s["ID"], s["Version"]["Index"]] for s in _services(project)}
+
+
+def ensure_networks(names):
+    client = engine.client()
+    have = {n["Name"] for n in engine.call("list networks", client.api.networks,
+                                           filters={"driver": "overlay"})}
+    for name in names:
+        if name and name not in have:
+            engine.call(f"create network {name}", client.api.create_network, name,
+                        driver="overlay", attachable=True, labels={"org.kargo": "true"})
+            print(f"created overlay network {name}")
+
+
+def deploy(project, stack_file):
+    engine.run_cli(["stack", "deploy", "--with-registry-auth", "--prune",
+                    "--compose-file", str(stack_file), project],
+                   what=f"docker stack deploy {project}")
+
+
+def wait(project, timeout, expected=None, interval=1.0):
+    """Block until every service of `project` runs its desired replicas of its
+    current spec; raise one line per failing service otherwise."""
+    client = engine.client()
+    deadline = time.monotonic() + timeout
+    shown = {}
+    while True:
+        services = _services(project)
+        pending = {}
+        for service in services:
+            name = service["Spec"]["Name"]
+            state, detail = _progress(client, service)
+            if shown.get(name) != detail:
+                print(f"  {name}  {detail}", flush=True)
+                shown[name] = detail
+            if state == "failed":
+                raise KargoError(f"service {name} failed: {detail}")
+            if state != "done":
+                pending[name] = detail
+        missing = {f"{project}_{name}" for name in expected or ()} - {
+            s["Spec"]["Name"] for s in services}
+        for name in missing:
+            pending[name] = "not created"
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            lines = [f"service {n} did not converge in {timeout:g}s: {d}" for n, d in pending.items()]
+            raise KargoError("; ".join(sorted(lines)))
+        time.sleep(interval)
+
+
+def _progress(client, service):
+    """('done' | 'waiting' | 'failed', what to show)."""
+    spec = service["Spec"]
+    update = service.get("UpdateStatus") or {}
+    if update.get("State") in ("paused", "rollback_started", "rollback_paused", "rollback_completed"):
+        return "failed", f"update {update['State']}: {update.get('Message', '')}".strip()
+    mode = spec.get("Mode", {})
+    one_shot = (spec.get("TaskTemplate", {}).get("RestartPolicy", {}).get("Condition") == "none")
+    tasks = engine.call(f"list tasks of {spec['Name']}", client.api.tasks,
+                        filters={"service": service["ID"], "_up-to-date": "true"})
+    live = [t for t in tasks if t.get("DesiredState") in ("running", "complete")]
+    running = sum(1 for t in live if t["Status"]["State"] == "running")
+    complete = sum(1 for t in tasks if t["Status"]["State"] == "complete")
+    failed = [t for t in tasks if t["Status"]["State"] in FAILED]
+    desired = mode["Replicated"].get("Replicas", 1) if "Replicated" in mode else len(live)
+    detail = f"{running}/{desired} running"
+    if failed:
+        latest = max(failed, key=lambda t: t["Status"]["Timestamp"])
+        error = latest["Status"].get("Err") or latest["Status"].get("Message") or "task failed"
+        detail += f", {len(failed)} failed: {error}"
+        if one_shot or len(failed) >= MAX_FAILURES:
+            return "failed", detail
+    if update.get("State") == "updating":
+        return "waiting", detail + " (updating)"
+    done = running + complete if one_shot else running
+    return ("done" if done >= desired else "waiting"), detail
+
+
+def prune_configs(project, keep):
+    """Remove configs and secrets of `project` that no current spec uses."""
+    client = engine.client()
+    for kind, lister, remover in (("config", client.api.configs, client.api.remove_config),
+                                  ("secret", client.api.secrets, client.api.remove_secret)):
+        for item in engine.call(f"list {kind}s", lister, filters={"label": f"{NAMESPACE}={project}"}):
+            name = item["Spec"]["Name"]
+            if name not in keep:
+                try:
+                    engine.call(f"remove {kind} {name}", remover, item["ID"])
+                except EngineError:
+                    pass  # still used by a task shutting down: next deploy removes it
+
+
+def remove(project, timeout):
+    if not _services(project):
+        return
+    engine.run_cli(["stack", "rm", project], what=f"docker stack rm {project}")
+    deadline = time.monotonic() + timeout
+    client = engine.client()
+    while _services(project) or engine.call("list networks", client.api.networks,
+                                            filters={"label": f"{NAMESPACE}={project}"}):
+        if time.monotonic() > deadline:
+            raise KargoError(f"stack {project} still has services or networks after {timeout:g}s")
+        time.sleep(0.5)
+
+
+def update(project, force):
+    for service in _services(project):
+        name = service["Spec"]["Name"]
+        args = ["service", "update", "--detach", "--with-registry-auth"]
+        engine.run_cli(args + (["--force"] if force else []) + [name],
+                       what=f"docker service update {name}")
+
+
+def deploy_timeout(env):
+    value = env.get("KARGO_DEPLOY_TIMEOUT", "300")
+    try:
+        return float(value)
+    except ValueError:
+        raise KargoError("KARGO_DEPLOY_TIMEOUT must be a number of seconds",
+                         where=env.origins.get("KARGO_DEPLOY_TIMEOUT"))
+
+
+def run_hook(path, env):
+    """Run a `<service>_before.sh` / `_after.sh` hook with the environment."""
+    import subprocess
+    if not os.access(path, os.X_OK):
+        raise KargoError("hook is not executable (chmod +x it)", where=str(path))
+    proc = subprocess.run([str(path)], env=env.as_dict(), capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, cwd=path.parent)
+    print(proc.stdout, end="")
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or [""]
+        raise KargoError(f"hook exited {proc.returncode}: {tail[0]}", where=str(path))

@@ -1,0 +1,116 @@
+"""Stack tasks: `_stack:<s>` (resolved file), `deploy`, `remove`, `update`,
+`redeploy` per stack, and `labels` for the nodes."""
+import functools
+
+from ..actions import failing, guarded
+from ..labels import applied, apply
+from ..project import current, digest_key
+from ..stacks import (cluster_unchanged, deploy_stack, inputs_unchanged, remove_stack,
+                      stack_file, update_stack, write_stack)
+from ..swarm import snapshot
+
+
+def _stacks_or_failure(basename, doc):
+    """The stacks, or a single failing task when the input is unusable."""
+    project = current()
+    try:
+        project.require()
+    except Exception as err:
+        return project, None, [{"name": "all", "actions": [failing(err)], "doc": doc}]
+    return project, project.catalog.stacks, None
+
+
+def task__stack():
+    project, stacks, failed = _stacks_or_failure("_stack", "resolve stack files")
+    if failed:
+        yield from failed
+        return
+    key_of = functools.partial(digest_key, project.layout)
+    check = inputs_unchanged(project, key_of)
+    for stack in stacks.values():
+        yield {
+            "name": stack.name,
+            "doc": f"resolve .kargo/stacks/{stack.name}.yml",
+            "actions": [guarded(write_stack, project, stack, key_of)],
+            "file_dep": [str(project.layout.merged / f"deploy/{s}.yml") for s in stack.services],
+            "targets": [str(stack_file(project, stack))],
+            "task_dep": ["_configure"],
+            "uptodate": [check],
+        }
+
+
+def _hook_files(project, stack):
+    return [str(project.layout.merged / rel) for s in stack.services
+            for rel in (f"deploy/{s}_before.sh", f"deploy/{s}_after.sh") if rel in project.plan]
+
+
+def task_deploy():
+    project, stacks, failed = _stacks_or_failure("deploy", "deploy stacks")
+    if failed:
+        yield from failed
+        return
+    for stack in stacks.values():
+        yield {
+            "name": stack.name,
+            "doc": f"deploy stack {stack.name}: {' '.join(stack.services)}",
+            "actions": [guarded(deploy_stack, project, stack)],
+            "file_dep": [str(stack_file(project, stack))] + _hook_files(project, stack),
+            "task_dep": ["labels"] + [f"deploy:{dep}" for dep in stack.depends],
+            "uptodate": [cluster_unchanged(stack)],
+        }
+
+
+def task_remove():
+    project, stacks, failed = _stacks_or_failure("remove", "remove stacks")
+    if failed:
+        yield from failed
+        return
+    for stack in reversed(list(stacks.values())):
+        yield {
+            "name": stack.name,
+            "doc": f"remove stack {stack.name} and wait until its services are gone",
+            "actions": [guarded(remove_stack, project, stack)],
+            "uptodate": [lambda stack=stack: not snapshot(stack.project)],
+        }
+
+
+def task_update():
+    project, stacks, failed = _stacks_or_failure("update", "update stacks")
+    if failed:
+        yield from failed
+        return
+    for stack in stacks.values():
+        yield {
+            "name": stack.name,
+            "doc": f"update the services of {stack.name} (--force restarts them)",
+            "params": [{"name": "force", "long": "force", "type": bool, "default": False,
+                        "help": "restart every service even when nothing changed"}],
+            "actions": [guarded(update_stack, project, stack)],
+            "uptodate": [False],
+        }
+
+
+def task_redeploy():
+    project, stacks, failed = _stacks_or_failure("redeploy", "redeploy stacks")
+    if failed:
+        yield from failed
+        return
+    for stack in stacks.values():
+        yield {
+            "name": stack.name,
+            "doc": f"remove, configure and deploy stack {stack.name}",
+            "actions": None,
+            # resolve first: a broken configuration must not remove a running stack
+            "task_dep": [f"_stack:{stack.name}", f"remove:{stack.name}", f"deploy:{stack.name}"],
+        }
+
+
+def task_labels():
+    project = current()
+    if project.error:
+        return {"actions": [failing(project.error)], "doc": "apply <NODE>_LABELS to Swarm nodes"}
+    return {
+        "doc": "apply <NODE>_LABELS to the Swarm nodes",
+        "actions": [guarded(apply, project.env)],
+        "uptodate": [lambda: applied(project.env)],
+    }
