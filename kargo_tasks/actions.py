@@ -38,3 +38,15 @@ def guarded(func, *args):
 def _task_failed(err):
     from doit.exceptions import TaskFailed
     return TaskFailed(str(err))
+
+
+def engine_check(func):
+    """A doit `uptodate` callable that asks the engine: an engine error means
+    "not up to date", so the action runs and reports it as one line."""
+    def check():
+        try:
+            return func()
+        except KargoError:
+            return False
+    check.__name__ = getattr(func, "__name__", "engine_check")
+    return check

@@ -70,6 +70,20 @@ class Catalog:
         return result
 
 
+def image_ref(env, name):
+    """`<P>_IMAGE:<P>_TAG` of a service or image, or None when unset."""
+    p = prefix(name)
+    image = env.get(f"{p}_IMAGE")
+    return f"{image}:{env.get(f'{p}_TAG') or 'latest'}" if image else None
+
+
+def images_of(stack, catalog, env):
+    """Names of the images kargo builds that the services of `stack` run."""
+    built = {image_ref(env, name): name for name in catalog.images}
+    return sorted({built[ref] for ref in map(lambda s: image_ref(env, s), stack.services)
+                   if ref in built})
+
+
 def compose_file(service):
     return f"deploy/{service}.yml"
 

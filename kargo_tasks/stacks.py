@@ -5,6 +5,7 @@ The stack file records, as doit values, the files and the variables it read
 service versions it left, which is how drift is seen without reading specs.
 """
 from . import compose, swarm
+from .errors import KargoError
 from .files import SECRET_FILE, fingerprints, unchanged_files, write_if_changed
 
 
@@ -63,7 +64,12 @@ def cluster_unchanged(stack):
     """doit `uptodate` callable: the stack still runs what kargo deployed."""
     def check(task, values):
         saved = values.get("cluster")
-        return bool(saved) and swarm.snapshot(stack.project) == saved
+        if not saved:
+            return False
+        try:
+            return swarm.snapshot(stack.project) == saved
+        except KargoError:
+            return False  # the action will meet the same error and report it
     check.__name__ = "cluster_unchanged"
     return check
 

@@ -65,9 +65,10 @@ def _jinja(text, env, where, reads):
                                 autoescape=False)
     try:
         ast = jenv.parse(text, filename=where)
+        # This compiles the template: an unknown filter or test fails here.
+        reads.update(meta.find_undeclared_variables(ast))
     except jinja2.TemplateSyntaxError as exc:
         raise ConfigError(f"template syntax error: {exc.message}", where=f"{where}:{exc.lineno}")
-    reads.update(meta.find_undeclared_variables(ast))
     context = {name: env.get(name) for name in reads if name in env}
     try:
         template = jenv.from_string(text)

@@ -2,7 +2,10 @@
 `redeploy` per stack, and `labels` for the nodes."""
 import functools
 
-from ..actions import failing, guarded
+from doit.tools import result_dep
+
+from ..catalog import images_of
+from ..actions import engine_check, failing, guarded
 from ..labels import applied, apply
 from ..project import current, digest_key
 from ..stacks import (cluster_unchanged, deploy_stack, inputs_unchanged, remove_stack,
@@ -21,6 +24,7 @@ def _stacks_or_failure(basename, doc):
 
 
 def task__stack():
+    """Resolve one file per stack from the merged configuration."""
     project, stacks, failed = _stacks_or_failure("_stack", "resolve stack files")
     if failed:
         yield from failed
@@ -45,6 +49,7 @@ def _hook_files(project, stack):
 
 
 def task_deploy():
+    """Deploy every stack in STACKS order (deploy:<stack> for one)."""
     project, stacks, failed = _stacks_or_failure("deploy", "deploy stacks")
     if failed:
         yield from failed
@@ -56,11 +61,16 @@ def task_deploy():
             "actions": [guarded(deploy_stack, project, stack)],
             "file_dep": [str(stack_file(project, stack))] + _hook_files(project, stack),
             "task_dep": ["labels"] + [f"deploy:{dep}" for dep in stack.depends],
-            "uptodate": [cluster_unchanged(stack)],
+            # a rebuilt image redeploys the stacks running it, and only those
+            "uptodate": [cluster_unchanged(stack)] + [
+                result_dep(f"build:{name}") for name in images_of(stack, project.catalog,
+                                                                  project.env)],
+            "verbosity": 2,
         }
 
 
 def task_remove():
+    """Remove every stack, last one first (remove:<stack> for one)."""
     project, stacks, failed = _stacks_or_failure("remove", "remove stacks")
     if failed:
         yield from failed
@@ -70,11 +80,13 @@ def task_remove():
             "name": stack.name,
             "doc": f"remove stack {stack.name} and wait until its services are gone",
             "actions": [guarded(remove_stack, project, stack)],
-            "uptodate": [lambda stack=stack: not snapshot(stack.project)],
+            "verbosity": 2,
+            "uptodate": [engine_check(lambda stack=stack: not snapshot(stack.project))],
         }
 
 
 def task_update():
+    """Update the services of every stack (update:<stack> --force restarts them)."""
     project, stacks, failed = _stacks_or_failure("update", "update stacks")
     if failed:
         yield from failed
@@ -86,11 +98,13 @@ def task_update():
             "params": [{"name": "force", "long": "force", "type": bool, "default": False,
                         "help": "restart every service even when nothing changed"}],
             "actions": [guarded(update_stack, project, stack)],
+            "verbosity": 2,
             "uptodate": [False],
         }
 
 
 def task_redeploy():
+    """Remove, configure and deploy every stack."""
     project, stacks, failed = _stacks_or_failure("redeploy", "redeploy stacks")
     if failed:
         yield from failed
@@ -112,5 +126,5 @@ def task_labels():
     return {
         "doc": "apply <NODE>_LABELS to the Swarm nodes",
         "actions": [guarded(apply, project.env)],
-        "uptodate": [lambda: applied(project.env)],
+        "uptodate": [engine_check(lambda: applied(project.env))],
     }

@@ -1,0 +1,219 @@
+"""Actions of the image tasks: build, tag, push, import.
+
+A build streams docker-py's build log (a line per step), tags the image only
+when the build succeeded, and pushes it when its name has a registry; a push
+error is only in the stream, so the stream is read to the end. What the build
+read (build args, by name and keyed digest) and what it made (image id,
+registry digest) are its doit values; the task is stale when one differs.
+"""
+import re
+
+from . import engine
+from .environment import prefix
+from .errors import EngineError, KargoError
+from .files import fingerprints, unchanged_files
+
+ARG = re.compile(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE | re.MULTILINE)
+LOG_TAIL = 15
+
+
+def reference(env, image_prefix):
+    """`<P>_IMAGE:<P>_TAG`, e.g. 127.0.0.1:5000/kargo/mapproxy:1.16.0."""
+    name = env.get(f"{image_prefix}_IMAGE")
+    if not name:
+        raise KargoError(f"{image_prefix}_IMAGE is not set")
+    tag = env.get(f"{image_prefix}_TAG") or "latest"
+    return f"{name}:{tag}"
+
+
+def has_registry(ref):
+    first = ref.split("/", 1)[0]
+    return "/" in ref and ("." in first or ":" in first or first == "localhost")
+
+
+def build_args(image, dockerfile_text, env):
+    """{ARG: value} for each ARG the Dockerfile declares: the catalog's own
+    (MODEL for a loader), else `<IMAGE>_<ARG>`, else `<ARG>` from the
+    environment; undeclared variables never reach the build."""
+    fixed = dict(image.build_args)
+    args, reads = {}, set()
+    for name in dict.fromkeys(ARG.findall(dockerfile_text)):
+        if name in fixed:
+            args[name] = fixed[name]
+            continue
+        for var in (f"{image.prefix}_{name}", name):
+            reads.add(var)
+            if var in env:
+                args[name] = env.get(var)
+                break
+    return args, reads
+
+
+def state(ref):
+    """(local image id or None, registry digest or None) of `ref`."""
+    client = engine.client()
+    import docker
+    try:
+        local = client.api.inspect_image(ref)["Id"]
+    except docker.errors.ImageNotFound:
+        local = None
+    except docker.errors.APIError as exc:
+        raise EngineError(f"inspect image {ref}: {exc.explanation}")
+    remote = None
+    if has_registry(ref):
+        try:
+            remote = client.api.inspect_distribution(ref)["Descriptor"]["digest"]
+        except docker.errors.APIError:
+            remote = None
+    return local, remote
+
+
+def build(context, ref, args, label):
+    """Build `context`; on success tag it `ref`; returns the image id."""
+    client = engine.client()
+    print(f"build {ref}", flush=True)
+    log, image_id = [], None
+    stream = engine.call(f"build {ref}", client.api.build, path=str(context), buildargs=args,
+                         decode=True, rm=True, forcerm=True, pull=False,
+                         labels={"org.kargo.image": label})
+    for chunk in engine.call(f"build {ref}", list, _lines(stream, log)):
+        if "aux" in chunk and "ID" in chunk["aux"]:
+            image_id = chunk["aux"]["ID"]
+        if "error" in chunk:
+            tail = "\n".join(log[-LOG_TAIL:])
+            raise EngineError(f"build of {ref} failed: {chunk['error'].strip()}",
+                              command=f"docker build {context}", stderr=tail)
+    if image_id is None:
+        match = re.search(r"Successfully built ([0-9a-f]+)", "\n".join(log))
+        if not match:
+            raise EngineError(f"build of {ref} gave no image id", stderr="\n".join(log[-LOG_TAIL:]))
+        image_id = match.group(1)
+    repo, tag = ref.rsplit(":", 1)
+    engine.call(f"tag {ref}", client.api.tag, image_id, repo, tag)
+    return client.api.inspect_image(image_id)["Id"]
+
+
+def _lines(stream, log):
+    """Yield build chunks, printing one line per build step as it goes."""
+    for chunk in stream:
+        text = chunk.get("stream", "")
+        for line in text.splitlines():
+            line = line.rstrip()
+            if line:
+                log.append(line)
+                if line.startswith("Step ") or line.startswith("Successfully"):
+                    print(f"  {line}", flush=True)
+        if "error" in chunk:
+            log.append(chunk["error"].strip())
+        yield chunk
+
+
+def push(ref):
+    """Push `ref`; returns the registry digest. docker-py does not raise on a
+    failed push: the error is a chunk of the stream."""
+    client = engine.client()
+    repo, tag = ref.rsplit(":", 1)
+    print(f"push {ref}", flush=True)
+    digest = None
+    for chunk in engine.call(f"push {ref}", list,
+                             client.api.push(repo, tag=tag, stream=True, decode=True)):
+        if "error" in chunk:
+            detail = chunk.get("errorDetail", {}).get("message") or chunk["error"]
+            raise EngineError(f"push of {ref} failed: {detail.strip()}",
+                              command=f"docker push {ref}", stderr=detail)
+        digest = (chunk.get("aux") or {}).get("Digest", digest)
+    return digest
+
+
+def import_archive(source, ref):
+    """Load a `docker save` tar, or import a rootfs tarball, as `ref`."""
+    import tarfile
+    client = engine.client()
+    local = _fetch(source)
+    try:
+        with tarfile.open(local) as tar:
+            names = set(tar.getnames())
+    except (tarfile.TarError, OSError) as exc:
+        raise KargoError(f"not a tar archive: {exc}", where=source)
+    repo, tag = ref.rsplit(":", 1)
+    print(f"import {source} as {ref}", flush=True)
+    if "manifest.json" in names or "./manifest.json" in names:
+        with open(local, "rb") as data:
+            loaded = engine.call(f"load {source}", client.api.load_image, data)
+        ids = [m["stream"].split("Loaded image: ")[-1].split("Loaded image ID: ")[-1].strip()
+               for m in loaded if "stream" in m and "Loaded image" in m["stream"]]
+        if not ids:
+            raise EngineError(f"load of {source} reported no image")
+        engine.call(f"tag {ref}", client.api.tag, ids[0], repo, tag)
+    else:
+        engine.call(f"import {source}", client.api.import_image_from_file, str(local),
+                    repository=repo, tag=tag)
+    return client.api.inspect_image(ref)["Id"]
+
+
+def _fetch(source):
+    """A local path for `source` (downloading an http(s) URL once)."""
+    from pathlib import Path
+    if not re.match(r"https?://", source):
+        path = Path(source).expanduser()
+        if not path.is_file():
+            raise KargoError("archive does not exist", where=source)
+        return path
+    import hashlib
+    import tempfile
+    import urllib.request
+    target = Path(tempfile.gettempdir()) / f"kargo-{hashlib.sha256(source.encode()).hexdigest()[:16]}.tar"
+    try:
+        urllib.request.urlretrieve(source, target)
+    except OSError as exc:
+        raise KargoError(f"cannot download: {exc}", where=source)
+    return target
+
+
+def build_image(project, image, key_of):
+    env = project.env
+    context = project.layout.merged / image.context
+    dockerfile = context / "Dockerfile"
+    if not dockerfile.is_file():
+        raise KargoError(f"image {image.name} has no Dockerfile", where=str(context))
+    args, reads = build_args(image, dockerfile.read_text(encoding="utf-8"), env)
+    ref = reference(env, image.prefix)
+    reads |= {f"{image.prefix}_IMAGE", f"{image.prefix}_TAG"}
+    image_id = build(context, ref, args, image.name)
+    digest = push(ref) if has_registry(ref) else None
+    names = sorted(reads)
+    return {"image": image_id, "digest": digest, "env": names,
+            "env_digest": env.digest(names, key_of())}
+
+
+def import_image(project, name, key_of):
+    env = project.env
+    var = f"{prefix(name)}_ARCHIVE"
+    source = env.get(var, "")
+    if not source:
+        raise KargoError(f"set {var} to a docker save tar or a rootfs tarball (path or URL)")
+    ref = reference(env, prefix(name))
+    image_id = import_archive(source, ref)
+    digest = push(ref) if has_registry(ref) else None
+    names = [var, f"{prefix(name)}_IMAGE", f"{prefix(name)}_TAG"]
+    return {"image": image_id, "digest": digest, "env": names,
+            "env_digest": env.digest(names, key_of()),
+            "archive": fingerprints([source]) if not re.match(r"https?://", source) else {}}
+
+
+def current(project, image_prefix, key_of):
+    """doit `uptodate` callable: same inputs, and the image it made is still
+    there, locally and in its registry."""
+    def check(task, values):
+        names = values.get("env")
+        if not names or values.get("env_digest") != project.env.digest(names, key_of()):
+            return False
+        if not unchanged_files(values.get("archive")):
+            return False
+        try:
+            ref = reference(project.env, image_prefix)
+            return state(ref) == (values.get("image"), values.get("digest"))
+        except KargoError:
+            return False
+    check.__name__ = "image_current"
+    return check
