@@ -87,7 +87,7 @@ def _braced(text, start, lookup, where, first_line, dollar_escape, reads):
             op = candidate
             break
     if not op:
-        if pos >= len(text):
+        if text.find("}", pos) < 0:
             _fail("unterminated ${ (missing })", text, start, where, first_line)
         if text[pos] != "}":
             _fail(f"bad variable reference starting {text[start:pos + 1]!r}",

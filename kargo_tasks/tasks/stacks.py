@@ -16,10 +16,10 @@ from ..swarm import snapshot
 def _stacks_or_failure(basename, doc):
     """The stacks, or a single failing task when the input is unusable."""
     project = current()
-    try:
-        project.require()
-    except Exception as err:
-        return project, None, [{"name": "all", "actions": [failing(err)], "doc": doc}]
+    if project.error:
+        return project, None, [{"name": "all", "actions": [failing(project.error)], "doc": doc}]
+    # Without a workspace the default stacks are still listed; running one
+    # fails in `_configure`, which every stack task reaches first.
     return project, project.catalog.stacks, None
 
 
@@ -60,7 +60,7 @@ def task_deploy():
             "doc": f"deploy stack {stack.name}: {' '.join(stack.services)}",
             "actions": [guarded(deploy_stack, project, stack)],
             "file_dep": [str(stack_file(project, stack))] + _hook_files(project, stack),
-            "task_dep": ["labels"] + [f"deploy:{dep}" for dep in stack.depends],
+            "task_dep": ["_configure", "labels"] + [f"deploy:{dep}" for dep in stack.depends],
             # a rebuilt image redeploys the stacks running it, and only those
             "uptodate": [cluster_unchanged(stack)] + [
                 result_dep(f"build:{name}") for name in images_of(stack, project.catalog,
@@ -80,6 +80,7 @@ def task_remove():
             "name": stack.name,
             "doc": f"remove stack {stack.name} and wait until its services are gone",
             "actions": [guarded(remove_stack, project, stack)],
+            "task_dep": ["_configure"],
             "verbosity": 2,
             "uptodate": [engine_check(lambda stack=stack: not snapshot(stack.project))],
         }
@@ -98,6 +99,7 @@ def task_update():
             "params": [{"name": "force", "long": "force", "type": bool, "default": False,
                         "help": "restart every service even when nothing changed"}],
             "actions": [guarded(update_stack, project, stack)],
+            "task_dep": ["_configure"],
             "verbosity": 2,
             "uptodate": [False],
         }

@@ -1,0 +1,64 @@
+"""The entry points: `doit list`, `kargo`, `use`, `show`."""
+import sys
+
+from support import write
+
+
+def test_kargo_list_is_doit_list_from_any_directory(kargo, tmp_path):
+    by_doit = kargo.run("list").stdout
+    by_kargo = kargo.kargo("list", cwd=tmp_path).stdout
+    assert by_doit == by_kargo
+    lines = by_doit.splitlines()
+    assert any(line.startswith("deploy:web ") and "front" in line for line in lines)
+    for name in ("configure", "show", "use", "deploy", "build", "remove", "update", "redeploy"):
+        assert any(line.split()[0] == name for line in lines), name
+    assert not any(line.startswith("_") for line in lines)  # per-file tasks stay hidden
+
+
+def test_kargo_version(kargo):
+    from kargo_tasks import __version__
+    assert kargo.kargo("--version").stdout.strip() == f"kargo {__version__}"
+
+
+def test_use_records_the_workspace_and_the_variable_overrides_it(kargo, tmp_path):
+    env = {k: v for k, v in kargo.env.items() if k != "KARGO_WORKSPACE"}
+    kargo.env = env
+    kargo.run("use", "--workspace", str(kargo.workspace))
+    assert (kargo.root / ".workspace").read_text().strip() == str(kargo.workspace)
+    assert f"now: {kargo.workspace}" in kargo.run("list").stdout
+    other = tmp_path / "other"
+    write(other / ".env", "WHO=other\n")
+    shown = kargo.run("show", env={"KARGO_WORKSPACE": str(other)}).stdout
+    assert f"workspace: {other}" in shown
+
+
+def test_use_refuses_a_missing_folder(kargo, tmp_path):
+    proc = kargo.kargo("use", "--workspace", str(tmp_path / "missing"), check=False)
+    assert proc.returncode != 0
+    assert f"workspace {tmp_path / 'missing'} does not exist" in proc.stderr
+    assert not (kargo.root / ".workspace").exists()
+
+
+def test_show_lists_names_not_values(kargo):
+    canary = "s3cr3t-canary-value"
+    write(kargo.workspace / ".env", f"FRONT_PASSWORD={canary}\n")
+    write(kargo.workspace / "deploy/front_after.sh", "#!/bin/sh\n", mode=0o755)
+    out = kargo.run("show").stdout
+    assert "web: front" in out
+    assert "deploy/front_after.sh" in out
+    assert canary not in out
+
+
+def test_list_does_not_touch_the_engine(kargo):
+    proc = kargo.run("list", env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert "deploy:web" in proc.stdout
+
+
+def test_list_does_not_import_heavy_modules(kargo):
+    code = ("import sys; from doit.doit_cmd import DoitMain; from doit.cmd_base import "
+            "DodoTaskLoader; sys.argv=['doit','list']; import runpy;"
+            "rc = DoitMain(DodoTaskLoader()).run(['-f', %r, 'list']);"
+            "print(sorted(m for m in ('docker','jinja2','yaml','requests') if m in sys.modules))")
+    from support import REPO
+    proc = kargo._run([sys.executable, "-c", code % str(REPO / "dodo.py")], True, None, None)
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
