@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from . import catalog as catalog_mod
-from . import environment, merge
+from . import environment, lock, merge
 from . import workspace as workspace_mod
 from .errors import ConfigError, KargoError
 from .files import SECRET_FILE, ensure_dir, write_atomic
@@ -61,8 +61,15 @@ def load(root=None, shell=None):
 
 @functools.lru_cache(maxsize=None)
 def current():
-    """The project of this process (the repo this package lives in)."""
-    return load()
+    """The project of this process (the repo this package lives in), with
+    the run lock taken when the command may run tasks."""
+    project = load()
+    try:
+        lock.acquire(project.layout)
+    except KargoError as err:
+        from doit.exceptions import InvalidDodoFile
+        raise InvalidDodoFile(str(err))  # doit prints it as one line, no traceback
+    return project
 
 
 @functools.lru_cache(maxsize=None)

@@ -62,3 +62,22 @@ def test_list_does_not_import_heavy_modules(kargo):
     from support import REPO
     proc = kargo._run([sys.executable, "-c", code % str(REPO / "dodo.py")], True, None, None)
     assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_second_run_refuses_while_one_holds_the_lock(kargo):
+    import subprocess
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; sys.argv = ['doit', 'deploy'];"
+         "from kargo_tasks.project import current; current(); print('held', flush=True);"
+         "time.sleep(30)"], env=kargo.env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        proc = kargo.run("configure", check=False)
+        assert proc.returncode != 0
+        assert f"another kargo run holds the lock (pid {holder.pid}, since " in proc.stderr
+        assert "deploy" in proc.stderr
+        assert "now:" in kargo.run("list").stdout  # read-only commands do not wait
+    finally:
+        holder.kill()
+        holder.wait()
+    kargo.run("configure")  # the kernel released the lock with the process

@@ -1,0 +1,55 @@
+"""One kargo run at a time per repo: an flock on `.kargo/.state/run.lock`.
+
+Taken when the tasks are loaded for a command that may run them (not for
+`list`, `info`, `help`), before doit forks its `-n` workers, which share it.
+The kernel drops it when the process dies, even on `kill -9`. A second run
+refuses at once with the holder's pid, start time and command, or waits up to
+KARGO_LOCK_WAIT seconds.
+"""
+import fcntl
+import os
+import sys
+import time
+
+from .errors import KargoError
+
+READ_ONLY = {"list", "info", "help", "tabcompletion", "dumpdb", "strace"}
+TAKES_VALUE = {"-f", "--file", "-d", "--dir"}  # doit's options before the command
+_held = []
+
+
+def wanted(argv):
+    """Whether a doit command line may run tasks (the safe side when unsure)."""
+    args = iter(argv)
+    for arg in args:
+        if arg in TAKES_VALUE:
+            next(args, None)
+        elif not arg.startswith("-"):
+            return arg not in READ_ONLY
+    return True
+
+
+def acquire(lay, environ=None, argv=None):
+    environ = os.environ if environ is None else environ
+    argv = sys.argv[1:] if argv is None else argv
+    if _held or not wanted(argv):
+        return
+    path = lay.state / "run.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    deadline = time.monotonic() + float(environ.get("KARGO_LOCK_WAIT") or 0)
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                holder = os.pread(fd, 300, 0).decode("utf-8", "replace").strip() or "unknown"
+                os.close(fd)
+                raise KargoError(f"another kargo run holds the lock ({holder})", where=str(path),
+                                 hint="wait for it, or set KARGO_LOCK_WAIT=seconds")
+            time.sleep(0.2)
+    command = " ".join(a for a in argv if not a.startswith("-"))[:80] or "run"
+    info = f"pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}, {command}"
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, info.encode(), 0)
+    _held.append(fd)  # held until the process exits
