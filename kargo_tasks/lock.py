@@ -12,6 +12,7 @@ import sys
 import time
 
 from .errors import KargoError
+from .files import ensure_dir
 
 READ_ONLY = {"list", "info", "help", "tabcompletion", "dumpdb", "strace"}
 TAKES_VALUE = {"-f", "--file", "-d", "--dir"}  # doit's options before the command
@@ -34,6 +35,8 @@ def acquire(lay, environ=None, argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if _held or not wanted(argv):
         return
+    ensure_dir(lay.merged)
+    ensure_dir(lay.state)
     path = lay.state / "run.lock"
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     deadline = time.monotonic() + float(environ.get("KARGO_LOCK_WAIT") or 0)

@@ -2,8 +2,11 @@
 
 The stack file records, as doit values, the files and the variables it read
 (names and a keyed digest, never values); a deploy records the cluster's
-service versions it left, which is how drift is seen without reading specs.
+service versions it left (and the node labels its placement constraints
+read), which is how drift is seen without reading specs.
 """
+import re
+
 from . import compose, swarm
 from .errors import KargoError
 from .files import SECRET_FILE, fingerprints, unchanged_files, write_if_changed
@@ -52,7 +55,26 @@ def deploy_stack(project, stack):
     keep = {item.get("name") for kind in ("configs", "secrets")
             for item in (doc.get(kind) or {}).values()}
     swarm.prune_configs(stack.project, keep)
-    return {"cluster": swarm.snapshot(stack.project)}
+    values = {"cluster": swarm.snapshot(stack.project)}
+    keys = _label_keys(doc)
+    if keys:
+        values.update(label_keys=keys, node_labels=swarm.node_labels(keys))
+    return values
+
+
+NODE_LABEL = re.compile(r"^\s*node\.labels\.([A-Za-z0-9_.-]+)\s*(==|!=)")
+
+
+def _label_keys(doc):
+    """The node labels the placement constraints of the stack read."""
+    keys = set()
+    for spec in (doc.get("services") or {}).values():
+        placement = ((spec or {}).get("deploy") or {}).get("placement") or {}
+        for constraint in placement.get("constraints") or ():
+            match = NODE_LABEL.match(str(constraint))
+            if match:
+                keys.add(match.group(1))
+    return sorted(keys)
 
 
 def _external_networks(doc):
@@ -67,7 +89,15 @@ def cluster_unchanged(stack):
         if not saved:
             return False
         try:
-            return swarm.snapshot(stack.project) == saved
+            if swarm.snapshot(stack.project) != saved:
+                return False
+            # A node label a constraint reads changed (the `labels` task ran
+            # first): the specs are the same, but the engine may have stopped
+            # tasks that no node can take any more, or may place them
+            # elsewhere. Deploy again so the wait reports it. Only stacks
+            # with such constraints pay for this second question.
+            keys = values.get("label_keys")
+            return not keys or swarm.node_labels(keys) == values.get("node_labels")
         except KargoError:
             return False  # the action will meet the same error and report it
     check.__name__ = "cluster_unchanged"

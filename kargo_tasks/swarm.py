@@ -28,6 +28,14 @@ def snapshot(project):
     return {s["Spec"]["Name"]: [s["ID"], s["Version"]["Index"]] for s in _services(project)}
 
 
+def node_labels(keys):
+    """{node id: {key: value}} of the node labels `keys`, for every node."""
+    client = engine.client()
+    nodes = engine.call("list nodes", client.api.nodes)
+    return {n["ID"]: {k: v for k, v in (n["Spec"].get("Labels") or {}).items() if k in keys}
+            for n in nodes}
+
+
 def ensure_networks(names):
     client = engine.client()
     have = {n["Name"] for n in engine.call("list networks", client.api.networks,
@@ -153,8 +161,14 @@ def run_hook(path, env):
     import subprocess
     if not os.access(path, os.X_OK):
         raise KargoError("hook is not executable (chmod +x it)", where=str(path))
-    proc = subprocess.run([str(path)], env=env.as_dict(), capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, cwd=path.parent)
+    try:
+        proc = subprocess.run([str(path)], env=env.as_dict(), capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, cwd=path.parent)
+    except OSError as exc:
+        # No `#!` line (ENOEXEC) or a missing interpreter (`#!/bin/sh\r` saved
+        # with CRLF): one line naming the hook, not a traceback.
+        raise KargoError(f"hook cannot be started: {exc.strerror} (check its #! line)",
+                         where=str(path))
     print(proc.stdout, end="")
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or [""]
