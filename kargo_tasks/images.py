@@ -81,6 +81,10 @@ def build(context, ref, args, label):
             image_id = chunk["aux"]["ID"]
         if "error" in chunk:
             tail = "\n".join(log[-LOG_TAIL:])
+            # Only the step lines were printed, and the reporter shows the
+            # error's one line, not its `stderr`: without this the operator
+            # never sees what the failing RUN said.
+            _print_tail(log)
             raise EngineError(f"build of {ref} failed: {chunk['error'].strip()}",
                               command=f"docker build {context}", stderr=tail)
     if image_id is None:
@@ -91,6 +95,17 @@ def build(context, ref, args, label):
     repo, tag = ref.rsplit(":", 1)
     engine.call(f"tag {ref}", client.api.tag, image_id, repo, tag)
     return client.api.inspect_image(image_id)["Id"]
+
+
+def _print_tail(log):
+    """Print what the failing step said: the log lines after the last step
+    line (the step lines were printed already, the error is the task's one
+    line), without the builder's own ` ---> ` / `Removing ...` lines."""
+    steps = [i for i, line in enumerate(log) if line.startswith("Step ")]
+    said = [line for line in log[(steps[-1] + 1 if steps else 0):-1]
+            if not line.lstrip().startswith(("--->", "Removing intermediate container"))]
+    for line in said[-LOG_TAIL:]:
+        print(f"  | {line}", flush=True)
 
 
 def _lines(stream, log):

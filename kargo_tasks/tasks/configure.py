@@ -44,4 +44,6 @@ def task__configure():
         "doc": "remove merged files whose source is gone",
         "actions": [guarded(prune, project, keep)],
         "uptodate": [lambda: not strays(project, keep)],
+        # after every write: under `doit -n` it would take their temp files for strays
+        "task_dep": [f"_configure:{out}" for out in project.plan],
     }

@@ -1,0 +1,264 @@
+"""`doit build` and `doit import` on the real engine and registry.
+
+Each test gets its own kargo root with two busybox-based contexts (images a
+and b), pushed under 127.0.0.1:5000/kargo-test-<unique>/; see image_fixtures.
+"No engine work" is proven with the daemon's own events: a build shows up as
+container events of its step containers (labelled org.kargo.image=<image>),
+a tag and a push as image events naming our repositories.
+"""
+import re
+
+import pytest
+
+from image_fixtures import (FAIL_MARKER, FAILING_DOCKERFILE, OwnRegistry,  # noqa: F401
+                            images, prefix)
+from support import write
+
+pytestmark = pytest.mark.slow
+
+
+def _errors(proc):
+    return [line for line in proc.stderr.splitlines() if line.strip()]
+
+
+def test_build_builds_tags_and_pushes_both_images(images):
+    images.write_root()
+    proc = images.run("build")
+    for image in (images.a, images.b):
+        ref = images.ref(image)
+        assert images.ran(proc, f"build:{image}"), proc.stdout
+        assert f"build {ref}\n" in proc.stdout
+        assert f"push {ref}\n" in proc.stdout
+        assert images.image_id(ref)
+        assert images.registry.tags(images.path(image)) == ["1"]
+        # what the registry holds is this local image
+        digest = images.registry.digest(images.path(image), "1")
+        repo_digests = images.client.api.inspect_image(ref)["RepoDigests"]
+        assert f"{images.repo(image)}@{digest}" in repo_digests
+    assert images.image_id(images.ref(images.a)) != images.image_id(images.ref(images.b))
+    # a line per step, for each of the two builds
+    assert len(re.findall(r"^  Step 1/\d+ : FROM scratch$", proc.stdout, re.M)) == 2
+    assert len(re.findall(r"^  Step \d+/\d+ : COPY marker.txt /marker.txt$",
+                          proc.stdout, re.M)) == 2
+    assert proc.stderr == ""
+
+
+def test_second_build_does_nothing(images):
+    images.write_root()
+    images.run("build")
+    before = {i: images.image_id(images.ref(i)) for i in (images.a, images.b)}
+    since = images.now()
+    proc = images.run("build")
+    until = images.now()
+    assert (proc.stdout, proc.stderr) == ("", "")
+    assert images.our_events(since, until) == []
+    assert {i: images.image_id(images.ref(i)) for i in (images.a, images.b)} == before
+
+
+def test_changed_context_file_rebuilds_only_that_image(images):
+    images.write_root()
+    images.run("build")
+    a, b = images.ref(images.a), images.ref(images.b)
+    old_a, old_b = images.image_id(a), images.image_id(b)
+    old_digest_b = images.registry.digest(images.path(images.b), "1")
+    old_digest_a = images.registry.digest(images.path(images.a), "1")
+
+    images.change_context(images.a)
+    since = images.now()
+    proc = images.run("build")
+    until = images.now()
+    assert images.ran(proc, f"build:{images.a}")
+    assert f"build:{images.b}" not in proc.stdout
+    assert images.image_id(a) != old_a
+    assert images.image_id(b) == old_b
+    assert images.registry.digest(images.path(images.a), "1") not in (None, old_digest_a)
+    assert images.registry.digest(images.path(images.b), "1") == old_digest_b
+    # the events see the build, tag and push of a (this also proves that
+    # our_events, which test_second_build_does_nothing relies on, sees builds)
+    events = images.our_events(since, until)
+    assert {subject for _, _, subject in events} == {images.a}, events
+    assert {("container", "create"), ("image", "tag"), ("image", "push")} <= {
+        (kind, action) for kind, action, _ in events}, events
+
+
+def test_changed_tag_rebuilds_only_that_image(images):
+    images.write_root()
+    images.run("build")
+    old_b = images.image_id(images.ref(images.b))
+    images.set_env(**{f"{prefix(images.a)}_TAG": "2"})
+    proc = images.run("build")
+    assert images.ran(proc, f"build:{images.a}")
+    assert f"push {images.ref(images.a, '2')}\n" in proc.stdout
+    assert f"build:{images.b}" not in proc.stdout
+    assert images.image_id(images.ref(images.a, "2"))
+    assert images.registry.tags(images.path(images.a)) == ["1", "2"]
+    assert images.registry.tags(images.path(images.b)) == ["1"]
+    assert images.image_id(images.ref(images.b)) == old_b
+    # and that is the new state: nothing more to do
+    assert images.run("build").stdout == ""
+
+
+def test_image_removed_out_of_band_is_rebuilt(images):
+    images.write_root()
+    images.run("build")
+    a = images.ref(images.a)
+    old_b = images.image_id(images.ref(images.b))
+    images.image_id(a)  # remembered for the cleanup
+    images.client.images.remove(a, force=True)
+    assert images.image_id(a) is None
+    proc = images.run("build")
+    assert images.ran(proc, f"build:{images.a}")
+    assert f"build:{images.b}" not in proc.stdout
+    assert images.image_id(a)
+    assert images.image_id(images.ref(images.b)) == old_b
+    assert images.run("build").stdout == ""
+
+
+def test_failing_build_keeps_previous_image_and_tag(images):
+    images.write_root()
+    images.run("build")
+    ref = images.ref(images.a)
+    old_id = images.image_id(ref)
+    old_digest = images.registry.digest(images.path(images.a), "1")
+    # a workspace override of the context's Dockerfile, with a failing RUN
+    write(images.kargo.workspace / "images" / images.a / "Dockerfile", FAILING_DOCKERFILE)
+    proc = images.run(f"build:{images.a}", check=False)
+    assert proc.returncode != 0
+    # the log tail: the RUN's own output, which is not in the error message
+    assert FAIL_MARKER in proc.stdout, proc.stdout
+    assert _errors(proc) == [
+        f"kargo: build:{images.a}: build of {ref} failed: The command "
+        f"'/bin/sh -c echo boom-$((6*7)); exit 3' returned a non-zero code: 3"]
+    assert "Traceback" not in proc.stdout + proc.stderr
+    # nothing was tagged or pushed
+    assert images.image_id(ref) == old_id
+    assert images.registry.digest(images.path(images.a), "1") == old_digest
+    assert images.registry.tags(images.path(images.a)) == ["1"]
+    # not recorded as done: it fails again
+    assert images.run(f"build:{images.a}", check=False).returncode != 0
+
+
+def test_push_to_stopped_registry_fails_with_one_line(images, tmp_path):
+    images.write_root()
+    own = OwnRegistry(tmp_path / "own-registry")
+    images.own_registries.append(own)
+    own.start()
+    var = f"{prefix(images.a)}_IMAGE"
+    repo = images.repo(images.a, own.address)
+    images.set_env(**{var: repo})
+    images.run(f"build:{images.a}")
+    assert own.tags(images.path(images.a)) == ["1"]  # a control: pushing works
+
+    own.stop()
+    images.set_env(**{var: repo, f"{prefix(images.a)}_TAG": "2"})
+    proc = images.run(f"build:{images.a}", check=False)
+    assert proc.returncode != 0
+    errors = _errors(proc)
+    assert len(errors) == 1, proc.stderr
+    assert errors[0].startswith(f"kargo: build:{images.a}: push of {repo}:2 failed: "), errors
+    assert f"{own.address}" in errors[0].split(" failed: ", 1)[1]
+    assert "connection refused" in errors[0]
+    assert "Traceback" not in proc.stdout + proc.stderr
+    # built and tagged locally, but not recorded as done: the next run retries
+    assert images.image_id(f"{repo}:2")
+    again = images.run(f"build:{images.a}", check=False)
+    assert again.returncode != 0 and f"push of {repo}:2 failed" in again.stderr
+
+
+def test_import_from_archives(images, tmp_path):
+    images.write_root()
+    hexpart = images.unique.split("-", 1)[1]
+    saved, rootfs, missing = f"imp-{hexpart}", f"fs-{hexpart}", f"miss-{hexpart}"
+    for name in (saved, rootfs):
+        images.extra_repos.append((images.registry, images.path(name)))
+    save_tar = images.save_busybox(tmp_path / "busybox-save.tar")
+    rootfs_tar = images.rootfs_tar(tmp_path / "rootfs.tar")
+    absent = tmp_path / "no-such-archive.tar"
+    images.set_env(**{
+        f"{prefix(saved)}_ARCHIVE": save_tar, f"{prefix(saved)}_IMAGE": images.repo(saved),
+        f"{prefix(saved)}_TAG": "7",
+        f"{prefix(rootfs)}_ARCHIVE": rootfs_tar, f"{prefix(rootfs)}_IMAGE": images.repo(rootfs),
+        f"{prefix(rootfs)}_TAG": "1",
+        f"{prefix(missing)}_ARCHIVE": absent, f"{prefix(missing)}_IMAGE": images.repo(missing),
+    })
+
+    # a `docker save` tar: loaded, tagged, pushed
+    proc = images.run(f"import:{saved}")
+    assert images.ran(proc, f"import:{saved}")
+    assert f"push {images.ref(saved, '7')}\n" in proc.stdout
+    assert images.image_id(images.ref(saved, "7")) == images.image_id(images.busybox)
+    assert images.registry.tags(images.path(saved)) == ["7"]
+    # a second run does nothing
+    since = images.now()
+    proc = images.run(f"import:{saved}")
+    until = images.now()
+    assert (proc.stdout, proc.stderr) == ("", "")
+    assert images.our_events(since, until) == []
+
+    # a rootfs tarball: imported, pushed, and it runs
+    proc = images.run(f"import:{rootfs}")
+    assert images.ran(proc, f"import:{rootfs}")
+    ref = images.ref(rootfs)
+    assert images.image_id(ref)
+    assert images.registry.tags(images.path(rootfs)) == ["1"]
+    out = images.client.containers.run(ref, ["/bin/busybox", "echo", "rootfs-ok"], remove=True)
+    assert out == b"rootfs-ok\n"
+    assert images.run(f"import:{rootfs}").stdout == ""
+
+    # a missing archive: one line naming it
+    proc = images.run(f"import:{missing}", check=False)
+    assert proc.returncode != 0
+    assert _errors(proc) == [f"kargo: import:{missing}: {absent}: archive does not exist"]
+    assert images.image_id(images.ref(missing, "latest")) is None
+
+
+def test_rebuilt_image_redeploys_only_the_stack_running_it(images):
+    images.write_root(stacks=True)
+    sa, sb = images.stacks
+    svc_a, svc_b = f"kargo-{sa}_{images.a}", f"kargo-{sb}_{images.b}-svc"
+    proc = images.run("deploy")
+    assert images.ran(proc, f"build:{images.a}")  # deploy builds what it runs
+    assert f"build:{images.b}" not in proc.stdout  # and only that
+    assert images.ran(proc, f"deploy:{sa}") and images.ran(proc, f"deploy:{sb}")
+    before_a = images.services(sa)[svc_a]
+    before_b = images.services(sb)[svc_b]
+    spec_image = before_a["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+    digest = images.registry.digest(images.path(images.a), "1")
+    assert spec_image == f"{images.ref(images.a)}@{digest}"
+
+    images.change_context(images.a)
+    proc = images.run("deploy")
+    assert images.ran(proc, f"build:{images.a}")
+    assert images.ran(proc, f"deploy:{sa}")
+    assert f"deploy:{sb}" not in proc.stdout
+    after_a = images.services(sa)[svc_a]
+    after_b = images.services(sb)[svc_b]
+    new_digest = images.registry.digest(images.path(images.a), "1")
+    assert new_digest != digest
+    assert after_a["Version"]["Index"] > before_a["Version"]["Index"]
+    assert after_a["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"] == (
+        f"{images.ref(images.a)}@{new_digest}")
+    assert (after_b["ID"], after_b["Version"]["Index"], after_b["UpdatedAt"]) == (
+        before_b["ID"], before_b["Version"]["Index"], before_b["UpdatedAt"])
+    # converged, and nothing left to do
+    assert images.run("deploy").stdout == ""
+
+
+def test_parallel_build_of_two_stale_images(images):
+    images.write_root()
+    images.run("build")
+    refs = [images.ref(images.a), images.ref(images.b)]
+    old = [images.image_id(ref) for ref in refs]
+    # stale through the engine (out-of-band removal): a changed context would
+    # also run the configure tasks in parallel, which is not what this tests
+    for ref in refs:
+        images.client.images.remove(ref, force=True)
+    proc = images.run("-n", "2", "build")
+    assert images.ran(proc, f"build:{images.a}") and images.ran(proc, f"build:{images.b}")
+    assert proc.stderr == ""
+    for image, ref, old_id in zip((images.a, images.b), refs, old):
+        assert images.image_id(ref) not in (None, old_id)
+        digest = images.registry.digest(images.path(image), "1")
+        assert f"{images.repo(image)}@{digest}" in (
+            images.client.api.inspect_image(ref)["RepoDigests"])
+    assert images.run("-n", "2", "build").stdout == ""
