@@ -1,0 +1,242 @@
+"""A two-stack kargo root on the real Swarm, and the engine helpers the stack
+tests assert with.
+
+Every name is derived from `unique_name` (stacks, networks, hence configs), so
+tests never meet each other's or anyone else's resources, and the finalizer
+removes exactly what the test made: its `kargo-<stack>` stacks (waiting until
+their services and networks are gone), their configs, its networks.
+"""
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from support import write
+
+NAMESPACE = "com.docker.stack.namespace"
+DEPLOY_TIMEOUT = 40
+
+WEB_YML = """
+version: "3.8"
+services:
+  web:
+    image: ${BUSYBOX}
+    command: ["sleep", "3600"]
+    stop_grace_period: 1s
+    environment:
+      GREETING: ${GREETING:-hello}
+      MOTTO: ${MOTTO:-plain}
+    configs:
+      - source: web_conf
+        target: /etc/web.conf
+    deploy:
+      replicas: ${WEB_REPLICAS}
+      endpoint_mode: dnsrr
+    networks: [back]
+networks:
+  back:
+    external: true
+    name: ${DOCKER_BACK_NETWORK}
+configs:
+  web_conf:
+    file: ../configs/web/web.conf
+"""
+
+CACHE_YML = """
+version: "3.8"
+services:
+  cache:
+    image: ${BUSYBOX}
+    command: ["sleep", "3601"]
+    stop_grace_period: 1s
+    deploy:
+      replicas: 1
+      endpoint_mode: dnsrr
+    networks: [back]
+networks:
+  back:
+    external: true
+    name: ${DOCKER_BACK_NETWORK}
+"""
+
+WORKER_YML = """
+version: "3.8"
+services:
+  worker:
+    image: ${BUSYBOX}
+    command: ["sleep", "3600"]
+    stop_grace_period: 1s
+    deploy:
+      replicas: ${WORKER_REPLICAS}
+      endpoint_mode: dnsrr
+    networks: [back]
+networks:
+  back:
+    external: true
+    name: ${DOCKER_BACK_NETWORK}
+"""
+
+
+class StackEnv:
+    """The kargo root of one test, its stack names and engine helpers."""
+
+    def __init__(self, kargo, client, name, image):
+        self.kargo = kargo
+        self.client = client
+        self.name = name
+        self.image = image
+        self.a = f"{name}-a"           # stack of services `web` (with a config) and `cache`
+        self.b = f"{name}-b"           # stack of service `worker`, depends on a
+        self.front = f"{name}-front"
+        self.back = f"{name}-back"
+        self.extra_stacks = []         # stacks a test adds to STACKS
+
+    # -- names ---------------------------------------------------------------
+    @staticmethod
+    def prefix(name):
+        """The variable prefix of a name (kargo's rule)."""
+        return re.sub(r"[^A-Za-z0-9_]", "_", name).upper()
+
+    @staticmethod
+    def project(stack):
+        return f"kargo-{stack}"
+
+    def service(self, stack, service):
+        return f"kargo-{stack}_{service}"
+
+    @property
+    def stacks(self):
+        return [self.a, self.b, *self.extra_stacks]
+
+    # -- files ---------------------------------------------------------------
+    def write_defaults(self):
+        defaults = self.kargo.root / "defaults"
+        shutil.rmtree(defaults)  # the mini defaults of the `kargo` fixture
+        a, b = self.prefix(self.a), self.prefix(self.b)
+        lines = [f'STACKS="{self.a} {self.b}"', f'{a}_STACK="web cache"', f'{b}_STACK="worker"',
+                 f'{b}_DEPENDS="{self.a}"', f"DOCKER_FRONT_NETWORK={self.front}",
+                 f"DOCKER_BACK_NETWORK={self.back}", f"KARGO_DEPLOY_TIMEOUT={DEPLOY_TIMEOUT}",
+                 f"BUSYBOX={self.image}", "WEB_REPLICAS=1", "WORKER_REPLICAS=2"]
+        write(defaults / ".env.default", "\n".join(lines) + "\n")
+        write(defaults / "deploy/web.yml", WEB_YML)
+        write(defaults / "deploy/cache.yml", CACHE_YML)
+        write(defaults / "deploy/worker.yml", WORKER_YML)
+        write(defaults / "configs/web/web.conf", "level = 1\n")
+
+    def set_env(self, text):
+        """Replace the workspace .env."""
+        write(self.kargo.workspace / ".env", text)
+
+    # -- runs ----------------------------------------------------------------
+    def run(self, *args, check=True, env=None):
+        return self.kargo.run(*args, check=check, env=env)
+
+    # -- engine state ----------------------------------------------------------
+    def services(self, stack=None):
+        """{service name: inspect dict} of one of our stacks, or of all of them."""
+        found = {}
+        for s in ([stack] if stack else self.stacks):
+            for svc in self.client.api.services(filters={"label": f"{NAMESPACE}={self.project(s)}"}):
+                found[svc["Spec"]["Name"]] = svc
+        return found
+
+    def versions(self, stack=None):
+        """{service name: (ID, Version.Index, UpdatedAt)}."""
+        return {name: (s["ID"], s["Version"]["Index"], s["UpdatedAt"])
+                for name, s in self.services(stack).items()}
+
+    def inspect(self, service_name):
+        return self.client.api.inspect_service(service_name)
+
+    def running(self, service_name):
+        tasks = self.client.api.tasks(filters={"service": service_name,
+                                               "desired-state": "running"})
+        return [t for t in tasks if t["Status"]["State"] == "running"]
+
+    def configs(self, stack):
+        return sorted(c["Spec"]["Name"] for c in self.client.api.configs(
+            filters={"label": f"{NAMESPACE}={self.project(stack)}"}))
+
+    @staticmethod
+    def now():
+        """A timestamp for `events(since=...)`: the daemon runs on this host.
+        A string with nanoseconds, since docker-py truncates a datetime to
+        whole seconds (events of the second before would leak in)."""
+        return f"{time.time():.9f}"
+
+    def service_events(self, since, until=None):
+        """[(action, service name, attributes)] of our services in [since, until]."""
+        until = until or self.now()
+        ours = tuple(f"kargo-{s}_" for s in self.stacks)
+        events = self.client.events(since=since, until=until, decode=True,
+                                    filters={"type": "service"})
+        found = []
+        for event in events:
+            attrs = event.get("Actor", {}).get("Attributes", {})
+            if attrs.get("name", "").startswith(ours):
+                found.append((event["Action"], attrs["name"], attrs))
+        return found
+
+    # -- cleanup ---------------------------------------------------------------
+    def stack_gone(self, stack):
+        project = self.project(stack)
+        return not (self.client.api.services(filters={"label": f"{NAMESPACE}={project}"})
+                    or self.client.api.networks(filters={"label": f"{NAMESPACE}={project}"}))
+
+    def wait_gone(self, stack, timeout=60):
+        deadline = time.monotonic() + timeout
+        while not self.stack_gone(stack):
+            assert time.monotonic() < deadline, f"stack {self.project(stack)} still there"
+            time.sleep(0.5)
+
+    def docker_stack_rm(self, stack):
+        subprocess.run(["docker", "stack", "rm", self.project(stack)], check=True,
+                       capture_output=True, text=True)
+
+    def cleanup(self):
+        errors = []
+        for stack in self.stacks:
+            try:
+                if not self.stack_gone(stack):
+                    self.docker_stack_rm(stack)
+                    self.wait_gone(stack)
+            except Exception as exc:  # keep cleaning the rest
+                errors.append(f"{stack}: {exc}")
+        for stack in self.stacks:
+            for item in self.client.api.configs(
+                    filters={"label": f"{NAMESPACE}={self.project(stack)}"}):
+                error = _retry(lambda: self.client.api.remove_config(item["ID"]))
+                if error:
+                    errors.append(f"config {item['Spec']['Name']}: {error}")
+        for net in (self.front, self.back):
+            for found in self.client.api.networks(filters={"name": net}):
+                if found["Name"] == net:  # the name filter matches substrings
+                    error = _retry(lambda: self.client.api.remove_network(found["Id"]))
+                    if error:
+                        errors.append(f"network {net}: {error}")
+        return errors
+
+
+def _retry(func, timeout=20):
+    """None once `func` succeeded; its last error after `timeout` seconds (a
+    network is busy until the last task container of a removed stack is gone)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            func()
+            return None
+        except Exception as exc:
+            if time.monotonic() > deadline:
+                return exc
+            time.sleep(0.5)
+
+
+@pytest.fixture
+def stackenv(kargo, docker_client, busybox_image, unique_name):
+    env = StackEnv(kargo, docker_client, unique_name, busybox_image)
+    env.write_defaults()
+    yield env
+    errors = env.cleanup()
+    assert not errors, f"cleanup failed: {errors}"
