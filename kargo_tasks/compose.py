@@ -259,7 +259,9 @@ def _hash_names(doc, stack, result):
         for key, item in (doc.get(kind) or {}).items():
             if isinstance(item, dict) and "file" in item:
                 content = Path(item["file"]).read_bytes()
-                item["name"] = f"{stack.project}_{key}_{hashlib.sha256(content).hexdigest()[:12]}"
+                # Swarm names are at most 64 characters: the hash must survive
+                base = f"{stack.project}_{key}"[:51]
+                item["name"] = f"{base}_{hashlib.sha256(content).hexdigest()[:12]}"
                 names.add(item["name"])
 
 

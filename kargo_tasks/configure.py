@@ -42,12 +42,15 @@ def stamp(path):
     return [st.st_ino, st.st_size, st.st_mtime_ns, st.st_mode]
 
 
-def unchanged(project, target, key_of):
+def unchanged(project, source, target, key_of):
     """doit `uptodate` callable: the output is as kargo wrote it, and the
     variables the last run read still have the same values."""
     def check(task, values):
-        if values.get("stamp") != stamp(target):
+        now = stamp(target)
+        if now is None or values.get("stamp") != now:
             return False
+        if now[3] & 0o777 != output_mode(source):
+            return False  # the operator chmod'ed the source (doit sees content only)
         names = values.get("env")
         return not names or values.get("env_digest") == project.env.digest(names, key_of())
     check.__name__ = "unchanged"

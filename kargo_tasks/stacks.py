@@ -5,11 +5,13 @@ The stack file records, as doit values, the files and the variables it read
 service versions it left (and the node labels its placement constraints
 read), which is how drift is seen without reading specs.
 """
+import json
 import re
 
 from . import compose, swarm
 from .errors import KargoError
-from .files import SECRET_FILE, fingerprints, unchanged_files, write_if_changed
+from .files import (SECRET_FILE, ensure_dir, fingerprints, unchanged_files, write_atomic,
+                    write_if_changed)
 
 
 def stack_file(project, stack):
@@ -59,7 +61,15 @@ def deploy_stack(project, stack):
     keys = _label_keys(doc)
     if keys:
         values.update(label_keys=keys, node_labels=swarm.node_labels(keys))
-    return values
+    # Kept beside the doit database rather than in it: `redeploy:<stack>`
+    # deploys too, and `deploy:<stack>` must then see the cluster as its own.
+    path = _cluster_record(project, stack)
+    ensure_dir(path.parent)
+    write_atomic(path, json.dumps(values).encode(), SECRET_FILE)
+
+
+def _cluster_record(project, stack):
+    return project.layout.state / "clusters" / f"{stack.name}.json"
 
 
 NODE_LABEL = re.compile(r"^\s*node\.labels\.([A-Za-z0-9_.-]+)\s*(==|!=)")
@@ -82,9 +92,13 @@ def _external_networks(doc):
             if isinstance(net, dict) and net.get("external")}
 
 
-def cluster_unchanged(stack):
+def cluster_unchanged(project, stack):
     """doit `uptodate` callable: the stack still runs what kargo deployed."""
-    def check(task, values):
+    def check():
+        try:
+            values = json.loads(_cluster_record(project, stack).read_text())
+        except (OSError, ValueError):
+            return False
         saved = values.get("cluster")
         if not saved:
             return False

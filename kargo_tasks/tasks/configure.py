@@ -35,7 +35,7 @@ def task__configure():
             "file_dep": [str(source.path)],
             "targets": [str(target)],
             "uptodate": [config_changed({"source": str(source.path), "kind": source.kind}),
-                         unchanged(project, target, key_of)],
+                         unchanged(project, source, target, key_of)],
             "clean": True,
         }
     keep = frozenset(project.plan)

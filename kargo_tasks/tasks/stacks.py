@@ -62,7 +62,7 @@ def task_deploy():
             "file_dep": [str(stack_file(project, stack))] + _hook_files(project, stack),
             "task_dep": ["_configure", "labels"] + [f"deploy:{dep}" for dep in stack.depends],
             # a rebuilt image redeploys the stacks running it, and only those
-            "uptodate": [cluster_unchanged(stack)] + [
+            "uptodate": [cluster_unchanged(project, stack)] + [
                 result_dep(f"build:{name}") for name in images_of(stack, project.catalog,
                                                                   project.env)],
             "verbosity": 2,
@@ -76,13 +76,15 @@ def task_remove():
         yield from failed
         return
     for stack in reversed(list(stacks.values())):
+        dependents = [s.name for s in stacks.values() if stack.name in s.depends]
         yield {
             "name": stack.name,
             "doc": f"remove stack {stack.name} and wait until its services are gone",
             "actions": [guarded(remove_stack, project, stack)],
-            "task_dep": ["_configure"],
-            "verbosity": 2,
+            # the stacks that depend on this one go first
+            "task_dep": ["_configure"] + [f"remove:{name}" for name in dependents],
             "uptodate": [engine_check(lambda stack=stack: not snapshot(stack.project))],
+            "verbosity": 2,
         }
 
 
@@ -115,9 +117,12 @@ def task_redeploy():
         yield {
             "name": stack.name,
             "doc": f"remove, configure and deploy stack {stack.name}",
-            "actions": None,
-            # resolve first: a broken configuration must not remove a running stack
-            "task_dep": [f"_stack:{stack.name}", f"remove:{stack.name}", f"deploy:{stack.name}"],
+            "actions": [guarded(remove_stack, project, stack),
+                        guarded(deploy_stack, project, stack)],
+            # resolved first: a broken configuration must not remove a running stack
+            "task_dep": [f"_stack:{stack.name}", "labels"],
+            "uptodate": [False],
+            "verbosity": 2,
         }
 
 

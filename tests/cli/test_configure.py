@@ -96,3 +96,11 @@ def test_generated_file_replaces_a_symlink_instead_of_following_it(kargo, tmp_pa
     assert kargo.run("configure").stdout == ".  configure:configs/front/greeting.txt\n"
     assert victim.read_text() == "untouched\n"
     assert not out.is_symlink() and out.read_text() == "hello world\n"
+
+
+def test_chmod_of_a_source_reaches_the_merged_file(kargo):
+    hook = write(kargo.workspace / "deploy/front_before.sh", "#!/bin/sh\n", mode=0o644)
+    kargo.run("configure")
+    os.chmod(hook, 0o755)  # content and mtime unchanged: only the mode
+    assert kargo.run("configure").stdout == ".  configure:deploy/front_before.sh\n"
+    assert stat.S_IMODE((kargo.merged / "deploy/front_before.sh").stat().st_mode) == 0o755
