@@ -26,10 +26,9 @@ def write_output(project, out, source, key_of):
     data, reads = templates.render(source, out, project.env)
     target = project.layout.merged / out
     write_if_changed(target, data, output_mode(source))
-    names = sorted(reads)
     values = {"stamp": stamp(target)}
-    if names:
-        values.update(env=names, env_digest=project.env.digest(names, key_of()))
+    if reads:
+        values["env"] = project.env.digests(reads, key_of())
     return values
 
 
@@ -51,8 +50,7 @@ def unchanged(project, source, target, key_of):
             return False
         if now[3] & 0o777 != output_mode(source):
             return False  # the operator chmod'ed the source (doit sees content only)
-        names = values.get("env")
-        return not names or values.get("env_digest") == project.env.digest(names, key_of())
+        return not project.env.changed(values.get("env"), key_of())
     check.__name__ = "unchanged"
     return check
 

@@ -4,8 +4,8 @@ Later layers win (the compose convention: the shell beats `.env`). Values
 from files are interpolated after all layers are merged, so a default may
 refer to a variable the workspace sets; single-quoted values and shell values
 are taken literally. Nothing here prints a value: errors name the file, line
-and variable, and `digest()` turns the values a consumer read into a keyed
-hash that can be stored in the doit database without revealing them.
+and variable, and `digests()` turns the values a consumer read into keyed
+hashes that can be stored in the doit database without revealing them.
 """
 import hashlib
 import hmac
@@ -105,10 +105,17 @@ class Environment:
         """A space-separated list variable (STACKS, <STACK>_STACK, ...)."""
         return self._values.get(name, "").split()
 
-    def digest(self, names, key):
-        """Keyed hash of the current values of `names` (unset counts too)."""
-        data = json.dumps([[n, self._values.get(n)] for n in sorted(set(names))])
-        return hmac.new(key, data.encode(), hashlib.sha256).hexdigest()
+    def digests(self, names, key):
+        """{name: keyed hash of its current value} (unset counts too): what a
+        consumer read, storable where values must never be."""
+        return {n: hmac.new(key, json.dumps([n, self._values.get(n)]).encode(),
+                            hashlib.sha256).hexdigest()[:32]
+                for n in sorted(set(names))}
+
+    def changed(self, saved, key):
+        """The names of `saved` (from `digests`) whose value changed since."""
+        now = self.digests(saved or {}, key)
+        return [n for n in now if now[n] != saved[n]]
 
 
 def load(files, shell=None):

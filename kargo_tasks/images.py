@@ -196,9 +196,7 @@ def build_image(project, image, key_of):
     reads |= {f"{image.prefix}_IMAGE", f"{image.prefix}_TAG"}
     image_id = build(context, ref, args, image.name)
     digest = push(ref) if has_registry(ref) else None
-    names = sorted(reads)
-    return {"image": image_id, "digest": digest, "env": names,
-            "env_digest": env.digest(names, key_of())}
+    return {"image": image_id, "digest": digest, "env": env.digests(reads, key_of())}
 
 
 def import_image(project, name, key_of):
@@ -211,8 +209,7 @@ def import_image(project, name, key_of):
     image_id = import_archive(source, ref)
     digest = push(ref) if has_registry(ref) else None
     names = [var, f"{prefix(name)}_IMAGE", f"{prefix(name)}_TAG"]
-    return {"image": image_id, "digest": digest, "env": names,
-            "env_digest": env.digest(names, key_of()),
+    return {"image": image_id, "digest": digest, "env": env.digests(names, key_of()),
             "archive": fingerprints([source]) if not re.match(r"https?://", source) else {}}
 
 
@@ -220,8 +217,7 @@ def current(project, image_prefix, key_of):
     """doit `uptodate` callable: same inputs, and the image it made is still
     there, locally and in its registry."""
     def check(task, values):
-        names = values.get("env")
-        if not names or values.get("env_digest") != project.env.digest(names, key_of()):
+        if not values.get("env") or project.env.changed(values["env"], key_of()):
             return False
         if not unchanged_files(values.get("archive")):
             return False

@@ -22,16 +22,14 @@ def write_stack(project, stack, key_of):
     resolved = compose.resolve(stack, project.layout.merged, project.env)
     target = stack_file(project, stack)
     write_if_changed(target, resolved.text.encode(), SECRET_FILE)
-    names = sorted(resolved.reads)
-    return {"inputs": fingerprints(resolved.inputs), "env": names,
-            "env_digest": project.env.digest(names, key_of())}
+    return {"inputs": fingerprints(resolved.inputs),
+            "env": project.env.digests(resolved.reads, key_of())}
 
 
 def inputs_unchanged(project, key_of):
     def check(task, values):
-        names = values.get("env")
-        return (names is not None and unchanged_files(values.get("inputs"))
-                and values.get("env_digest") == project.env.digest(names, key_of()))
+        return ("env" in values and unchanged_files(values.get("inputs"))
+                and not project.env.changed(values["env"], key_of()))
     check.__name__ = "inputs_unchanged"
     return check
 

@@ -354,7 +354,7 @@ KEY = b"k" * 32
 
 
 def digest(values, names, key=KEY):
-    return Environment(values, {}).digest(names, key)
+    return Environment(values, {}).digests(names, key)
 
 
 def test_digest_is_stable_and_ignores_name_order_and_repeats():
@@ -388,8 +388,15 @@ def test_digest_depends_on_the_key():
 
 def test_digest_does_not_contain_the_value():
     result = digest({"PASSWORD": CANARY}, ["PASSWORD"])
-    assert CANARY not in result and "PASSWORD" not in result
-    assert len(result) == 64 and int(result, 16) >= 0
+    assert list(result) == ["PASSWORD"]  # names are kept, values never
+    assert CANARY not in result["PASSWORD"] and len(result["PASSWORD"]) == 32
+
+
+def test_changed_names_the_variables_whose_value_changed():
+    saved = digest({"A": "1", "B": "2", "C": "3"}, ["A", "B", "C"])
+    env = Environment({"A": "1", "B": "two", "D": "4"}, {})
+    assert env.changed(saved, KEY) == ["B", "C"]
+    assert env.changed({}, KEY) == [] and env.changed(None, KEY) == []
 
 
 @pytest.mark.parametrize("name, expected", [
