@@ -40,13 +40,25 @@ def _task_failed(err):
     return TaskFailed(str(err))
 
 
-def engine_check(func):
+def engine_check(func, reason):
     """A doit `uptodate` callable that asks the engine: an engine error means
-    "not up to date", so the action runs and reports it as one line."""
+    "not up to date", so the action runs and reports it as one line.
+    `reason` is what `doit plan` says when it is not up to date."""
     def check():
         try:
             return func()
         except KargoError:
             return False
-    check.__name__ = getattr(func, "__name__", "engine_check")
+    check.__name__ = "engine_check"
+    check.explain = lambda values: [reason]
+    return check
+
+
+def checker(name, why):
+    """An `uptodate` callable from `why(values) -> [reasons]`: up to date
+    when there is no reason, and `explain` tells the reasons."""
+    def check(task, values):
+        return not why(values)
+    check.__name__ = name
+    check.explain = why
     return check

@@ -15,6 +15,7 @@ def main(argv=None):
     from .config import DOIT_CONFIG
     namespace = {name: getattr(tasks, name) for name in tasks.__all__}
     namespace["DOIT_CONFIG"] = DOIT_CONFIG
+    # kargo's own commands (plan, graph) come from the package's entry points
     return DoitMain(ModuleTaskLoader(namespace), config_filenames=()).run(argv)
 
 

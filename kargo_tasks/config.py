@@ -21,3 +21,4 @@ DOIT_CONFIG = {
     # A bare `doit` must never deploy or remove anything.
     "default_tasks": ["show"],
 }
+

@@ -8,6 +8,7 @@ changes, and only then. Values themselves never reach the doit database.
 import os
 
 from . import templates
+from .actions import checker
 from .files import PLAIN_FILE, SECRET_FILE, write_if_changed
 from .merge import RESERVED
 
@@ -43,16 +44,20 @@ def stamp(path):
 
 def unchanged(project, source, target, key_of):
     """doit `uptodate` callable: the output is as kargo wrote it, and the
-    variables the last run read still have the same values."""
-    def check(task, values):
+    variables the last run read still have the same values. Its `explain`
+    says why not (names, never values) for `doit plan`."""
+    def why(values):
         now = stamp(target)
-        if now is None or values.get("stamp") != now:
-            return False
+        if now is None:
+            return ["the merged file is missing"]
+        if values.get("stamp") != now:
+            return ["the merged file was changed outside kargo"]
         if now[3] & 0o777 != output_mode(source):
-            return False  # the operator chmod'ed the source (doit sees content only)
-        return not project.env.changed(values.get("env"), key_of())
-    check.__name__ = "unchanged"
-    return check
+            # doit compares content only: a chmod of the source shows here
+            return [f"the mode of {source.path} changed"]
+        return [f"variable {name} changed"
+                for name in project.env.changed(values.get("env"), key_of())]
+    return checker("unchanged", why)
 
 
 def strays(project, keep):

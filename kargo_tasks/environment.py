@@ -114,6 +114,8 @@ class Environment:
 
     def changed(self, saved, key):
         """The names of `saved` (from `digests`) whose value changed since."""
+        if saved and not isinstance(saved, dict):
+            return sorted(saved)  # recorded by an older kargo: stale once
         now = self.digests(saved or {}, key)
         return [n for n in now if now[n] != saved[n]]
 

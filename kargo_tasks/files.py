@@ -72,21 +72,21 @@ def fingerprints(paths):
     return {str(p): fingerprint(p) for p in sorted(set(map(str, paths)))}
 
 
-def unchanged_files(saved):
-    """True when every file of `saved` (from `fingerprints`) has the same
-    content; a file whose stamp is unchanged is not read again."""
+def changed_files(saved):
+    """The files of `saved` (from `fingerprints`) whose content changed; a
+    file whose stamp is unchanged is not read again."""
+    changed = []
     for path, old in (saved or {}).items():
         try:
             st = os.stat(path)
         except FileNotFoundError:
             if old is not None:
-                return False
+                changed.append(path)
             continue
         if old is None:
-            return False
-        if [st.st_mtime_ns, st.st_size] == old[:2]:
-            continue
-        new = fingerprint(path)
-        if new is None or new[2] != old[2]:
-            return False
-    return True
+            changed.append(path)
+        elif [st.st_mtime_ns, st.st_size] != old[:2]:
+            new = fingerprint(path)
+            if new is None or new[2] != old[2]:
+                changed.append(path)
+    return changed

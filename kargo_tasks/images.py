@@ -11,7 +11,8 @@ import re
 from . import engine
 from .environment import prefix
 from .errors import EngineError, KargoError
-from .files import fingerprints, unchanged_files
+from .actions import checker
+from .files import changed_files, fingerprints
 
 ARG = re.compile(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE | re.MULTILINE)
 LOG_TAIL = 15
@@ -216,15 +217,22 @@ def import_image(project, name, key_of):
 def current(project, image_prefix, key_of):
     """doit `uptodate` callable: same inputs, and the image it made is still
     there, locally and in its registry."""
-    def check(task, values):
-        if not values.get("env") or project.env.changed(values["env"], key_of()):
-            return False
-        if not unchanged_files(values.get("archive")):
-            return False
+    def why(values):
+        if not values.get("env"):
+            return ["never built"]
+        changed = [f"variable {name} changed"
+                   for name in project.env.changed(values["env"], key_of())]
+        changed += [f"{path} changed" for path in changed_files(values.get("archive"))]
+        if changed:
+            return changed
         try:
             ref = reference(project.env, image_prefix)
-            return state(ref) == (values.get("image"), values.get("digest"))
-        except KargoError:
-            return False
-    check.__name__ = "image_current"
-    return check
+            local, remote = state(ref)
+        except KargoError as err:
+            return [f"cannot check the image: {err}"]
+        if local != values.get("image"):
+            return [f"image {ref} is missing or was replaced"]
+        if remote != values.get("digest"):
+            return [f"image {ref} is missing from its registry or differs there"]
+        return []
+    return checker("image_current", why)

@@ -14,7 +14,7 @@ import time
 from .errors import KargoError
 from .files import ensure_dir
 
-READ_ONLY = {"list", "info", "help", "tabcompletion", "dumpdb", "strace"}
+READ_ONLY = {"list", "info", "help", "tabcompletion", "dumpdb", "strace", "plan", "graph"}
 TAKES_VALUE = {"-f", "--file", "-d", "--dir"}  # doit's options before the command
 _held = []
 

@@ -9,8 +9,9 @@ import json
 import re
 
 from . import compose, swarm
+from .actions import checker
 from .errors import KargoError
-from .files import (SECRET_FILE, ensure_dir, fingerprints, unchanged_files, write_atomic,
+from .files import (SECRET_FILE, ensure_dir, fingerprints, changed_files, write_atomic,
                     write_if_changed)
 
 
@@ -27,11 +28,15 @@ def write_stack(project, stack, key_of):
 
 
 def inputs_unchanged(project, key_of):
-    def check(task, values):
-        return ("env" in values and unchanged_files(values.get("inputs"))
-                and not project.env.changed(values["env"], key_of()))
-    check.__name__ = "inputs_unchanged"
-    return check
+    """doit `uptodate` callable: the files and variables the stack file was
+    resolved from are unchanged."""
+    def why(values):
+        if "env" not in values:
+            return ["never resolved"]
+        return ([f"{path} changed" for path in changed_files(values.get("inputs"))]
+                + [f"variable {name} changed"
+                   for name in project.env.changed(values["env"], key_of())])
+    return checker("inputs_unchanged", why)
 
 
 def _hooks(project, stack, when):
@@ -92,28 +97,31 @@ def _external_networks(doc):
 
 def cluster_unchanged(project, stack):
     """doit `uptodate` callable: the stack still runs what kargo deployed."""
-    def check():
+    def why(_values=None):
         try:
             values = json.loads(_cluster_record(project, stack).read_text())
         except (OSError, ValueError):
-            return False
-        saved = values.get("cluster")
-        if not saved:
-            return False
+            return ["never deployed by kargo"]
+        saved = values.get("cluster") or {}
         try:
-            if swarm.snapshot(stack.project) != saved:
-                return False
+            now = swarm.snapshot(stack.project)
+            if not now:
+                return [f"stack {stack.project} is not deployed"]
+            reasons = [f"service {name} was {'removed' if name not in now else 'changed'} "
+                       "outside kargo" for name in sorted(saved) if now.get(name) != saved[name]]
+            reasons += [f"service {name} is not kargo's" for name in sorted(set(now) - set(saved))]
             # A node label a constraint reads changed (the `labels` task ran
             # first): the specs are the same, but the engine may have stopped
             # tasks that no node can take any more, or may place them
             # elsewhere. Deploy again so the wait reports it. Only stacks
             # with such constraints pay for this second question.
             keys = values.get("label_keys")
-            return not keys or swarm.node_labels(keys) == values.get("node_labels")
-        except KargoError:
-            return False  # the action will meet the same error and report it
-    check.__name__ = "cluster_unchanged"
-    return check
+            if keys and swarm.node_labels(keys) != values.get("node_labels"):
+                reasons.append("a node label its constraints read changed")
+            return reasons
+        except KargoError as err:
+            return [f"cannot check the cluster: {err}"]  # the action will report it too
+    return checker("cluster_unchanged", why)
 
 
 def remove_stack(project, stack):

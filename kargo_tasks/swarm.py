@@ -9,6 +9,7 @@ import time
 
 from . import engine
 from .errors import EngineError, KargoError
+from .progress import Progress
 
 NAMESPACE = "com.docker.stack.namespace"
 FAILED = {"failed", "rejected"}
@@ -53,35 +54,46 @@ def deploy(project, stack_file):
                    what=f"docker stack deploy {project}")
 
 
-def wait(project, timeout, expected=None, interval=1.0):
+def wait(project, timeout, expected=None, interval=1.0, stable=3.0):
     """Block until every service of `project` runs its desired replicas of its
     current spec; raise one line per failing service otherwise."""
     client = engine.client()
     deadline = time.monotonic() + timeout
-    shown = {}
-    while True:
-        services = _services(project)
-        pending = {}
-        for service in services:
-            name = service["Spec"]["Name"]
-            state, detail = _progress(client, service)
-            if shown.get(name) != detail:
-                print(f"  {name}  {detail}", flush=True)
-                shown[name] = detail
-            if state == "failed":
-                raise KargoError(f"service {name} failed: {detail}")
-            if state != "done":
-                pending[name] = detail
-        missing = {f"{project}_{name}" for name in expected or ()} - {
-            s["Spec"]["Name"] for s in services}
-        for name in missing:
-            pending[name] = "not created"
-        if not pending:
-            return
-        if time.monotonic() > deadline:
-            lines = [f"service {n} did not converge in {timeout:g}s: {d}" for n, d in pending.items()]
-            raise KargoError("; ".join(sorted(lines)))
-        time.sleep(interval)
+    progress = Progress()
+    stable_ids = stable_since = None
+    try:
+        while True:
+            services = _services(project)
+            pending, running = {}, set()
+            for service in services:
+                name = service["Spec"]["Name"]
+                state, detail, ids = _progress(client, service)
+                running |= ids
+                progress.update({name: detail})
+                if state == "failed":
+                    raise KargoError(f"service {name} failed: {detail}")
+                if state != "done":
+                    pending[name] = detail
+            missing = {f"{project}_{name}" for name in expected or ()} - {
+                s["Spec"]["Name"] for s in services}
+            for name in missing:
+                pending[name] = "not created"
+            if not pending:
+                # Converged only once the same tasks stayed up for `stable`
+                # seconds (docker's own "verify" step): a command that exits
+                # at once shows as running for an instant.
+                if running != stable_ids:
+                    stable_ids, stable_since = running, time.monotonic()
+                elif time.monotonic() - stable_since >= stable:
+                    return
+            else:
+                stable_ids = None
+            if time.monotonic() > deadline:
+                lines = [f"service {n} did not converge in {timeout:g}s: {d}" for n, d in pending.items()]
+                raise KargoError("\n".join(sorted(lines)))  # a line per service
+            time.sleep(interval)
+    finally:
+        progress.done()
 
 
 def _progress(client, service):
@@ -89,13 +101,15 @@ def _progress(client, service):
     spec = service["Spec"]
     update = service.get("UpdateStatus") or {}
     if update.get("State") in ("paused", "rollback_started", "rollback_paused", "rollback_completed"):
-        return "failed", f"update {update['State']}: {update.get('Message', '')}".strip()
+        return ("failed", f"update {update['State']}: {update.get('Message', '')}".strip(),
+                set())
     mode = spec.get("Mode", {})
     one_shot = (spec.get("TaskTemplate", {}).get("RestartPolicy", {}).get("Condition") == "none")
     tasks = engine.call(f"list tasks of {spec['Name']}", client.api.tasks,
                         filters={"service": service["ID"], "_up-to-date": "true"})
     live = [t for t in tasks if t.get("DesiredState") in ("running", "complete")]
-    running = sum(1 for t in live if t["Status"]["State"] == "running")
+    running_ids = {t["ID"] for t in live if t["Status"]["State"] == "running"}
+    running = len(running_ids)
     complete = sum(1 for t in tasks if t["Status"]["State"] == "complete")
     failed = [t for t in tasks if t["Status"]["State"] in FAILED]
     desired = mode["Replicated"].get("Replicas", 1) if "Replicated" in mode else len(live)
@@ -105,11 +119,11 @@ def _progress(client, service):
         error = latest["Status"].get("Err") or latest["Status"].get("Message") or "task failed"
         detail += f", {len(failed)} failed: {error}"
         if one_shot or len(failed) >= MAX_FAILURES:
-            return "failed", detail
+            return "failed", detail, running_ids
     if update.get("State") == "updating":
-        return "waiting", detail + " (updating)"
+        return "waiting", detail + " (updating)", running_ids
     done = running + complete if one_shot else running
-    return ("done" if done >= desired else "waiting"), detail
+    return ("done" if done >= desired else "waiting"), detail, running_ids
 
 
 def prune_configs(project, keep):

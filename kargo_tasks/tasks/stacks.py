@@ -83,7 +83,8 @@ def task_remove():
             "actions": [guarded(remove_stack, project, stack)],
             # the stacks that depend on this one go first
             "task_dep": ["_configure"] + [f"remove:{name}" for name in dependents],
-            "uptodate": [engine_check(lambda stack=stack: not snapshot(stack.project))],
+            "uptodate": [engine_check(lambda stack=stack: not snapshot(stack.project),
+                                      f"stack {stack.project} is deployed")],
             "verbosity": 2,
         }
 
@@ -133,5 +134,6 @@ def task_labels():
     return {
         "doc": "apply <NODE>_LABELS to the Swarm nodes",
         "actions": [guarded(apply, project.env)],
-        "uptodate": [engine_check(lambda: applied(project.env))],
+        "uptodate": [engine_check(lambda: applied(project.env),
+                                  "node labels differ from <NODE>_LABELS")],
     }

@@ -1,0 +1,119 @@
+"""`doit plan`: every task that would run and why, touching nothing.
+
+A doit command (registered in pyproject.toml) that asks doit's own
+dependency manager for each task's status, in execution order, and says why
+in an operator's words: the file that changed (relative to the workspace or
+defaults), the variable that changed (its name, never its value), the image
+that is missing, the stack that drifted. Exit 0 when nothing would run,
+EXIT_WOULD_RUN when something would.
+"""
+from doit.cmd_base import DoitCmdBase
+from doit.control import TaskControl
+
+EXIT_WOULD_RUN = 4
+DEFAULT_TARGETS = ("build", "deploy")
+
+
+def order(tasks, selected):
+    """The tasks `selected` needs, dependencies first (doit's own order)."""
+    seen, result = set(), []
+
+    def visit(name):
+        if name in seen:
+            return
+        seen.add(name)
+        task = tasks[name]
+        for dep in list(task.task_dep) + list(task.setup_tasks):
+            visit(dep)
+        result.append(task)
+
+    for name in selected:
+        visit(name)
+    return result
+
+
+def relative(path, project):
+    """`path` as the operator knows it: in the workspace, defaults or repo."""
+    from pathlib import Path
+    for base, name in ((project.workspace, "workspace"), (project.layout.root, None)):
+        if base is None:
+            continue
+        try:
+            rel = Path(path).relative_to(base)
+        except ValueError:
+            continue
+        return f"{rel} ({name})" if name else str(rel)
+    return str(path)
+
+
+def explain(task, status, dep_manager, running, project):
+    """Lines saying why `task` would run."""
+    lines = []
+    reasons = status.reasons
+    for utd, _args, _kwargs in reasons.get("uptodate_false", ()):
+        why = getattr(utd, "explain", None)
+        if why is not None:
+            lines.extend(why(dep_manager.get_values(task.name)))
+        elif type(utd).__name__ == "result_dep":
+            lines.append(f"{utd.dep_name} changed what it made")
+        elif type(utd).__name__ == "config_changed":
+            lines.append("its source changed layer or kind")
+        elif utd is False:
+            lines.append("always runs")
+        else:
+            lines.append(f"{getattr(utd, '__name__', 'a check')} says stale")
+    for key, text in (("changed_file_dep", "changed"), ("added_file_dep", "is a new input"),
+                      ("removed_file_dep", "is no longer an input")):
+        lines.extend(f"{relative(path, project)} {text}" for path in reasons.get(key, ()))
+    for path in reasons.get("missing_target", ()):
+        lines.append(f"{relative(path, project)} is missing")
+    if reasons.get("has_no_dependencies"):
+        lines.append("always runs")
+    for path in reasons.get("missing_file_dep", ()):
+        lines.append(f"{relative(path, project)} does not exist yet")
+    after = [dep for dep in task.task_dep if dep in running]
+    if after and not lines:
+        lines.append(f"may run after {', '.join(sorted(after)[:3])}"
+                     + (" ..." if len(after) > 3 else ""))
+    return lines or ["stale"]
+
+
+def stale_tasks(tasks, tasks_dict, dep_manager):
+    """(task, doit status) of each task of `tasks` that would run, also the
+    ones that would because a task they depend on would."""
+    running, result = set(), []
+    for task in tasks:
+        upstream = any(dep in running for dep in task.task_dep)
+        if not task.actions:
+            if upstream:
+                running.add(task.name)
+            continue
+        status = dep_manager.get_status(task, tasks_dict, get_log=True)
+        if status.status != "up-to-date" or upstream:
+            running.add(task.name)
+            result.append((task, status))
+    return result
+
+
+class Plan(DoitCmdBase):
+    doc_purpose = "list the tasks that would run and why, touching nothing"
+    doc_usage = "[TASK ...]"
+    doc_description = (f"Exit status: 0 when nothing would run, {EXIT_WOULD_RUN} when "
+                       "something would, 3 on bad input.")
+
+    def _execute(self, pos_args=None):
+        from .project import current
+        project = current()
+        control = TaskControl(self.task_list)
+        selected = pos_args or [name for name in DEFAULT_TARGETS if name in control.tasks]
+        tasks = order(control.tasks, control._filter_tasks(selected))
+        stale = stale_tasks(tasks, control.tasks, self.dep_manager)
+        running = {task.name for task, _ in stale}
+        for task, status in stale:
+            self.outstream.write(f"{task.name.lstrip('_')}\n")
+            for line in explain(task, status, self.dep_manager, running, project):
+                self.outstream.write(f"    {line}\n")
+        if not stale:
+            self.outstream.write("nothing to do\n")
+            return 0
+        return EXIT_WOULD_RUN
