@@ -71,6 +71,19 @@ def load_yaml(path):
     return data
 
 
+def check_compose(data, where):
+    """Structure of a compose or extension file (bytes), before interpolation."""
+    import yaml
+    try:
+        doc = yaml.safe_load(data)
+    except (yaml.YAMLError, ValueError) as exc:  # a tag, several documents, a bad date
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise ConfigError(f"not a compose file: {problem}", where=where)
+    if not isinstance(doc, dict):
+        raise ConfigError("a compose file must be a mapping with `services:`", where=where)
+    _validate(doc, where)
+
+
 def resolve(stack, merged, env):
     """Resolve `stack` (catalog.Stack) from the merged configuration folder."""
     result = Resolved("")
@@ -125,7 +138,7 @@ def _service_part(path, service, env, merged, result):
         existing = placement.setdefault("constraints", [])
         existing.extend(c for c in constraints if c not in existing)
     _cast(spec, service, path)
-    _rebase(data, path.parent, result)
+    _rebase(data, path, result)
     return data
 
 
@@ -200,15 +213,17 @@ def _find(node, fields):
             yield node, key
 
 
-def _rebase(data, base, result):
+def _rebase(data, path, result):
     """Make relative file paths absolute (they were relative to the compose file)."""
+    base = path.parent
     for kind in ("configs", "secrets"):
         for item in (data.get(kind) or {}).values():
             if isinstance(item, dict) and "file" in item:
                 path = (base / item["file"]).resolve()
                 if not path.is_file():
+                    # the compose file, not its folder: that is what to edit
                     raise ConfigError(f"{kind} file {item['file']} does not exist",
-                                      where=str(base))
+                                      where=str(path))
                 item["file"] = str(path)
                 result.inputs.append(str(path))
     for spec in data["services"].values():

@@ -43,7 +43,8 @@ class Graph(DoitCmdBase):
         control = TaskControl(self.task_list)
         selected = pos_args or [n for n in DEFAULT_TARGETS if n in control.tasks]
         tasks = order(control.tasks, control._filter_tasks(selected))
-        stale = {task.name for task, _ in stale_tasks(tasks, control.tasks, self.dep_manager)}
+        stale = {task.name for task, _ in stale_tasks(tasks, control.tasks, self.dep_manager,
+                                                      control.targets)}
         target = layout.merged / "graph.dot"
         write_atomic(target, dot(tasks, stale).encode(), SECRET_FILE)
         self.outstream.write(f"{target}  ({len(stale)} stale)\n")

@@ -144,13 +144,14 @@ def push(ref):
 def import_archive(source, ref):
     """Load a `docker save` tar, or import a rootfs tarball, as `ref`."""
     import tarfile
-    client = engine.client()
     local = _fetch(source)
     try:
         with tarfile.open(local) as tar:
             names = set(tar.getnames())
     except (tarfile.TarError, OSError) as exc:
         raise KargoError(f"not a tar archive: {exc}", where=source)
+    # only now: a missing or broken archive must not reach the engine
+    client = engine.client()
     repo, tag = ref.rsplit(":", 1)
     print(f"import {source} as {ref}", flush=True)
     if "manifest.json" in names or "./manifest.json" in names:

@@ -46,7 +46,7 @@ def relative(path, project):
     return str(path)
 
 
-def explain(task, status, dep_manager, running, project):
+def explain(task, status, dep_manager, project):
     """Lines saying why `task` would run."""
     lines = []
     reasons = status.reasons
@@ -57,7 +57,9 @@ def explain(task, status, dep_manager, running, project):
         elif type(utd).__name__ == "result_dep":
             lines.append(f"{utd.dep_name} changed what it made")
         elif type(utd).__name__ == "config_changed":
-            lines.append("its source changed layer or kind")
+            source = utd.config.get("source") if isinstance(utd.config, dict) else None
+            lines.append(f"now made from {relative(source, project)}" if source
+                         else "its configuration changed")
         elif utd is False:
             lines.append("always runs")
         else:
@@ -71,23 +73,22 @@ def explain(task, status, dep_manager, running, project):
         lines.append("always runs")
     for path in reasons.get("missing_file_dep", ()):
         lines.append(f"{relative(path, project)} does not exist yet")
-    after = [dep for dep in task.task_dep if dep in running]
-    if after and not lines:
-        lines.append(f"may run after {', '.join(sorted(after)[:3])}"
-                     + (" ..." if len(after) > 3 else ""))
-    return lines or ["stale"]
+    if not lines:
+        lines.append("an input is remade first")
+    return lines
 
 
-def stale_tasks(tasks, tasks_dict, dep_manager):
-    """(task, doit status) of each task of `tasks` that would run, also the
-    ones that would because a task they depend on would."""
+def stale_tasks(tasks, tasks_dict, dep_manager, targets):
+    """(task, doit status) of each task of `tasks` that would run, and of the
+    ones that would see a changed input once an earlier one ran: a file made
+    by it (declared, or read last time), or an image it builds."""
     running, result = set(), []
     for task in tasks:
-        upstream = any(dep in running for dep in task.task_dep)
         if not task.actions:
-            if upstream:
-                running.add(task.name)
             continue
+        read = set(task.file_dep) | set(dep_manager.get_values(task.name).get("inputs") or ())
+        upstream = any(targets.get(path) in running for path in read) or any(
+            getattr(utd, "dep_name", None) in running for utd, _, _ in task.uptodate)
         status = dep_manager.get_status(task, tasks_dict, get_log=True)
         if status.status != "up-to-date" or upstream:
             running.add(task.name)
@@ -107,11 +108,10 @@ class Plan(DoitCmdBase):
         control = TaskControl(self.task_list)
         selected = pos_args or [name for name in DEFAULT_TARGETS if name in control.tasks]
         tasks = order(control.tasks, control._filter_tasks(selected))
-        stale = stale_tasks(tasks, control.tasks, self.dep_manager)
-        running = {task.name for task, _ in stale}
+        stale = stale_tasks(tasks, control.tasks, self.dep_manager, control.targets)
         for task, status in stale:
             self.outstream.write(f"{task.name.lstrip('_')}\n")
-            for line in explain(task, status, self.dep_manager, running, project):
+            for line in explain(task, status, self.dep_manager, project):
                 self.outstream.write(f"    {line}\n")
         if not stale:
             self.outstream.write("nothing to do\n")

@@ -51,11 +51,14 @@ def deploy_stack(project, stack):
     import yaml
     path = stack_file(project, stack)
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    # before the engine is asked anything: a bad value must not leave a
+    # stack deployed and never waited for
+    timeout = swarm.deploy_timeout(project.env)
     print(f"deploy {stack.name} ({len(stack.services)} services)", flush=True)
     swarm.ensure_networks(sorted(_external_networks(doc)))
     _hooks(project, stack, "before")
     swarm.deploy(stack.project, path)
-    swarm.wait(stack.project, swarm.deploy_timeout(project.env), expected=doc["services"])
+    swarm.wait(stack.project, timeout, expected=doc["services"])
     _hooks(project, stack, "after")
     keep = {item.get("name") for kind in ("configs", "secrets")
             for item in (doc.get(kind) or {}).values()}
@@ -130,6 +133,7 @@ def remove_stack(project, stack):
 
 
 def update_stack(project, stack, force=False):
+    timeout = swarm.deploy_timeout(project.env)  # before any service is updated
     print(f"update {stack.name}{' --force' if force else ''}", flush=True)
     swarm.update(stack.project, force)
-    swarm.wait(stack.project, swarm.deploy_timeout(project.env))
+    swarm.wait(stack.project, timeout)

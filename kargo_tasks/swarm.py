@@ -164,10 +164,14 @@ def update(project, force):
 def deploy_timeout(env):
     value = env.get("KARGO_DEPLOY_TIMEOUT", "300")
     try:
-        return float(value)
+        timeout = float(value)
     except ValueError:
+        timeout = None
+    # float() also takes "nan", "inf" and "-5": none of them bounds a wait
+    if timeout is None or not 0 < timeout < float("inf"):
         raise KargoError("KARGO_DEPLOY_TIMEOUT must be a number of seconds",
                          where=env.origins.get("KARGO_DEPLOY_TIMEOUT"))
+    return timeout
 
 
 def run_hook(path, env):

@@ -5,12 +5,14 @@
 errors. Each render returns the bytes and the set of variables it read, which
 is what makes the output stale (and nothing else in the environment).
 """
+import re
 import traceback
 
 from .errors import ConfigError
 from .interpolate import substitute
 
 YAML_SUFFIXES = (".yml", ".yaml")
+COMPOSE_FILE = re.compile(r"^deploy/[^/]+\.ya?ml$")
 
 
 def render(source, out, env):
@@ -32,6 +34,11 @@ def render(source, out, env):
         data = text.encode("utf-8")
     if out.endswith(YAML_SUFFIXES):
         check_yaml(data, where)
+        if COMPOSE_FILE.match(out):
+            # Refused here, not when the stack resolves: by then the bad file
+            # would be in .kargo/ and `deploy` would have asked the engine.
+            from .compose import check_compose
+            check_compose(data, where)
     return data, reads
 
 

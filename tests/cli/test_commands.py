@@ -81,3 +81,22 @@ def test_a_second_run_refuses_while_one_holds_the_lock(kargo):
         holder.kill()
         holder.wait()
     kargo.run("configure")  # the kernel released the lock with the process
+
+
+def test_plan_names_files_and_variables_and_changes_nothing(kargo):
+    first = kargo.run("plan", "configure", check=False)
+    assert first.returncode == 4 and "configure:deploy/front.yml" in first.stdout
+    assert not (kargo.merged / "deploy").exists()  # asking wrote nothing
+    kargo.run("configure")
+    settled = kargo.run("plan", "configure", check=False)
+    assert (settled.returncode, settled.stdout) == (0, "nothing to do\n")
+    canary = "s3cr3t-canary-who"
+    write(kargo.workspace / ".env", f"WHO={canary}\n")
+    before = kargo.snapshot()
+    proc = kargo.run("plan", "configure", check=False)
+    assert proc.returncode == 4
+    assert "configure:configs/front/greeting.txt\n    variable WHO changed" in proc.stdout
+    assert "configure:configs/front/plain.conf" not in proc.stdout
+    assert canary not in proc.stdout + proc.stderr
+    assert kargo.snapshot() == before
+    assert kargo.kargo("plan", "configure", check=False).stdout == proc.stdout

@@ -1,0 +1,438 @@
+"""More bad input: one line naming the file (and line), variable, stack or
+service; a non-zero exit; and NOTHING changed: every file of `.kargo/`
+(bytes, mtime, mode; the doit database and the digest key included), the
+`.workspace` record, and the engine, which must not even be asked.
+
+The engine is a unix socket of the test's own (DOCKER_HOST) that counts the
+connections made to it: kargo must refuse bad input before its first engine
+call, even under `doit deploy` (whose `labels` task asks the engine first).
+
+test_bad_input.py already covers: undefined variable in a .tpl and in a .j2,
+broken Jinja syntax, a Jinja sandbox escape, an unterminated `${` in a .tpl,
+a YAML override that does not parse, a template that is not UTF-8, a symlink
+escaping the workspace, a broken symlink, a `.env` syntax error, an undefined
+`${VAR}` in `.env`, a missing workspace, a workspace that is a file, no
+workspace selected, a stack naming an unknown service, STACKS naming a stack
+without `<STACK>_STACK`, and values kept out of errors (17 cases). The
+engine-side ones live with the engine tests: a hook that is not executable,
+cannot start or exits 1 (test_stacks.py::test_hooks_run_around_the_deploy_and_fail_it),
+a failing build and a push to a stopped registry (test_images.py), and
+KARGO_DEPLOY_TIMEOUT / <NODE>_LABELS cases (test_faults.py).
+"""
+import os
+import shutil
+import socket
+import tempfile
+import threading
+
+import pytest
+
+from support import write
+
+# The workspace compose file of the `front` service for every case: it reads
+# the variables the cases break (replicas, a config file, a motto).
+FRONT_YML = """
+version: "3.8"
+services:
+  front:
+    image: ${FRONT_IMAGE}:${FRONT_TAG}
+    environment:
+      MOTTO: ${FRONT_MOTTO}
+    configs:
+      - source: front_conf
+        target: /etc/front.conf
+    deploy:
+      replicas: ${FRONT_REPLICAS}
+      endpoint_mode: dnsrr
+configs:
+  front_conf:
+    file: ../configs/front/${FRONT_CONF:-plain.conf}
+"""
+BASE_ENV = "FRONT_MOTTO=steady\n"
+BACKEND_YML = """
+version: "3.8"
+services:
+  backend:
+    image: example/backend
+"""
+
+
+class EngineProbe:
+    """A unix socket that accepts and drops connections, counting them."""
+
+    def __init__(self):
+        # short path: a unix socket path is at most 107 bytes
+        self.dir = tempfile.mkdtemp(prefix="kt-probe-", dir="/tmp")
+        self.path = os.path.join(self.dir, "engine.sock")
+        self.url = f"unix://{self.path}"
+        self.connections = 0
+        self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._server.bind(self.path)
+        self._server.listen(64)
+        self._server.settimeout(0.1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self):
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            conn.close()
+
+    def close(self):
+        self._stop.set()
+        self._thread.join()
+        self._server.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def probe():
+    p = EngineProbe()
+    yield p
+    p.close()
+
+
+def state(kargo):
+    """Everything a run could change on disk: each path of `.kargo/` (but the
+    run lock, which records each run's pid) with its bytes or link target,
+    mtime and mode, and the `.workspace` record."""
+    found = {}
+    for path in [kargo.merged, *sorted(kargo.merged.rglob("*"))]:
+        rel = path.relative_to(kargo.merged).as_posix()
+        if rel == ".state/run.lock":
+            continue
+        st = os.lstat(path)
+        if os.path.islink(path):
+            body = ("link", os.readlink(path))
+        elif path.is_dir():
+            body = ("dir",)
+        else:
+            body = path.read_bytes()
+        found[rel] = (body, st.st_mtime_ns, st.st_mode)
+    record = kargo.root / ".workspace"
+    found["<record>"] = record.read_bytes() if record.exists() else None
+    return found
+
+
+def one_error_line(proc):
+    assert proc.returncode != 0, proc.stdout
+    assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
+
+
+CASES = {}
+
+
+def case(func):
+    """A bad input: `func(kargo)` breaks it and returns (doit args, [what the
+    line must say]); `func.prepare(kargo)`, if set, runs before the baseline."""
+    CASES[func.__name__] = func
+    return func
+
+
+def env_file(k):
+    return k.workspace / ".env"
+
+
+# --- the environment files --------------------------------------------------------
+
+@case
+def env_with_byte_order_mark(k):
+    env_file(k).write_bytes("\ufeffFRONT_MOTTO=steady\n".encode())
+    return ("configure",), [f"{env_file(k)}:1: starts with a byte order mark"]
+
+
+@case
+def env_with_duplicate_key(k):
+    write(env_file(k), "FRONT_MOTTO=steady\nWHO=a\n\nWHO=b\n")
+    return ("configure",), [f"{env_file(k)}:4: WHO is already set on line 2"]
+
+
+@case
+def env_circular_reference(k):
+    write(env_file(k), 'FRONT_MOTTO=steady\nA="x${B}"\nB="${A}y"\n')
+    return ("configure",), [f"{env_file(k)}:2: circular reference A -> B -> A"]
+
+
+@case
+def env_circular_reference_across_layers(k):
+    # defaults: GREETING="hello ${WHO:-world}"; the workspace makes WHO read GREETING
+    write(env_file(k), 'FRONT_MOTTO=steady\nWHO="${GREETING}"\n')
+    return ("configure",), ["circular reference GREETING -> WHO -> GREETING",
+                            str(k.root / "defaults/.env.default")]
+
+
+@case
+def env_three_way_cycle_through_a_default(k):
+    write(env_file(k), 'FRONT_MOTTO=steady\nA="${B:-x}"\nB="${C}"\nC="${A}"\n')
+    return ("configure",), [f"{env_file(k)}:2: circular reference A -> B -> C -> A"]
+
+
+@case
+def env_not_utf8(k):
+    env_file(k).write_bytes(b"FRONT_MOTTO=steady\nNAME=caf\xe9\n")
+    return ("configure",), [f"{env_file(k)}:2: not UTF-8 text"]
+
+
+@case
+def env_required_variable_missing(k):
+    write(env_file(k), "FRONT_MOTTO=steady\nDB_URL=${DB_PASSWORD:?set it in .env}\n")
+    return ("configure",), [f"{env_file(k)}:2: variable DB_PASSWORD is required: set it in .env"]
+
+
+@case
+def env_bad_variable_reference(k):
+    write(env_file(k), "FRONT_MOTTO=steady\nX=${1ABC}\n")
+    return ("configure",), [f"{env_file(k)}:2: bad variable reference '${{1ABC}}'"]
+
+
+@case
+def env_unterminated_reference(k):
+    write(env_file(k), 'FRONT_MOTTO=steady\nX="a ${WHO b"\n')
+    return ("configure",), [f"{env_file(k)}:2: unterminated ${{"]
+
+
+@case
+def env_is_a_folder(k):
+    env_file(k).unlink()
+    env_file(k).mkdir()
+    return ("configure",), [f"{env_file(k)}: cannot read: Is a directory"]
+
+
+@case
+def recorded_workspace_is_gone(k):
+    k.workspace.rename(k.workspace.with_name("moved-away"))
+    return ("configure",), [f"{k.root / '.workspace'}: workspace {k.workspace} does not exist",
+                            "kargo use --workspace DIR"]
+
+
+def _record_the_workspace(k):
+    env = dict(k.env)
+    del env["KARGO_WORKSPACE"]
+    k.env = env
+    k.run("use", "--workspace", str(k.workspace))
+
+
+recorded_workspace_is_gone.prepare = _record_the_workspace
+
+
+# --- stacks, the overlay plan -----------------------------------------------------
+
+@case
+def depends_on_a_stack_not_in_stacks(k):
+    write(env_file(k), BASE_ENV + "WEB_DEPENDS=db\n")
+    return ("deploy",), [f"{env_file(k)}:2: stack web depends on db, which is not in STACKS"]
+
+
+@case
+def stacks_depend_on_each_other(k):
+    write(env_file(k), BASE_ENV + 'STACKS="web api"\nAPI_STACK="front"\n'
+          "WEB_DEPENDS=api\nAPI_DEPENDS=web\n")
+    return ("deploy",), [f"{env_file(k)}:4: stacks depend on each other: web -> api -> web"]
+
+
+@case
+def workspace_file_in_reserved_folder(k):
+    path = write(k.workspace / "stacks/web.yml", "services: {}\n")
+    return ("configure",), [f"{path}: stacks/ is reserved for kargo's own files"]
+
+
+@case
+def two_templates_make_one_output(k):
+    write(k.workspace / "configs/front/x.conf.j2", "{{ WHO }}\n")
+    write(k.workspace / "configs/front/x.conf.tpl", "${WHO}\n")
+    return ("configure",), [f"{k.workspace / 'configs/front'}: both x.conf.j2 and x.conf.tpl "
+                            "make configs/front/x.conf"]
+
+
+@case
+def symlink_loop_in_the_workspace(k):
+    link = k.workspace / "configs/front/again"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(k.workspace / "configs", link)
+    return ("configure",), [f"{link}: symbolic link to a folder that contains it (a loop)"]
+
+
+# --- service variables (checked when the tasks load: before `labels` asks the engine)
+
+@case
+def replicas_not_a_number(k):
+    write(env_file(k), BASE_ENV + "FRONT_REPLICAS=abc\n")
+    return ("deploy",), [f"{env_file(k)}:2: FRONT_REPLICAS must be a whole number",
+                         "service front"]
+
+
+@case
+def constraint_with_bad_syntax(k):
+    write(env_file(k), BASE_ENV + 'FRONT_CONSTRAINTS="node.role==manager node.labels.db=yes"\n')
+    return ("deploy",), [f"{env_file(k)}:2: FRONT_CONSTRAINTS: bad placement constraint "
+                         "'node.labels.db=yes'"]
+
+
+@case
+def extension_file_missing(k):
+    write(env_file(k), BASE_ENV + "FRONT_EXTENSION=front-big\n")
+    return ("deploy",), [f"{env_file(k)}:2: FRONT_EXTENSION names deploy/front-big.yml, "
+                         "which does not exist"]
+
+
+# --- compose files that are YAML but not compose (refused by configure) -------------
+
+def _ghost(k, text):
+    """A new service `ghost` in stack web, with the compose file `text`."""
+    write(env_file(k), BASE_ENV + 'WEB_STACK="front ghost"\n')
+    return write(k.workspace / "deploy/ghost.yml", text)
+
+
+@case
+def compose_unknown_service_key(k):
+    path = _ghost(k, "services:\n  ghost:\n    image: x\n    replicas: 2\n")
+    return ("deploy",), [f"{path}: service ghost: unknown key 'replicas'"]
+
+
+@case
+def compose_unknown_deploy_key(k):
+    path = _ghost(k, "services:\n  ghost:\n    image: x\n    deploy:\n      replica: 2\n")
+    return ("deploy",), [f"{path}: service ghost: unknown key deploy.replica"]
+
+
+@case
+def compose_environment_of_wrong_type(k):
+    path = _ghost(k, "services:\n  ghost:\n    image: x\n    environment: 5\n")
+    return ("deploy",), [f"{path}: service ghost: `environment` must be a mapping or a list"]
+
+
+@case
+def compose_deploy_of_wrong_type(k):
+    path = _ghost(k, "services:\n  ghost:\n    image: x\n    deploy: [1, 2]\n")
+    return ("deploy",), [f"{path}: service ghost: `deploy` must be a mapping"]
+
+
+@case
+def compose_unknown_top_level_key(k):
+    path = _ghost(k, "services:\n  ghost:\n    image: x\nservice:\n  other: {}\n")
+    return ("deploy",), [f"{path}: unknown top-level key 'service'"]
+
+
+@case
+def compose_is_a_list(k):
+    path = _ghost(k, "- ghost\n- image: x\n")
+    return ("deploy",), [f"{path}: a compose file must be a mapping with `services:`"]
+
+
+@case
+def compose_with_several_documents(k):
+    path = _ghost(k, "services:\n  ghost: {image: x}\n---\nservices: {}\n")
+    return ("deploy",), [f"{path}: not a compose file"]
+
+
+@case
+def extension_that_is_not_compose(k):
+    write(env_file(k), BASE_ENV + "FRONT_EXTENSION=front-big\n")
+    path = write(k.workspace / "deploy/front-big.yml", "services:\n  front:\n    scale: 3\n")
+    return ("deploy",), [f"{path}: service front: unknown key 'scale'"]
+
+
+# --- found when the stack file is resolved (`_stack`: see the xfail test below) -----
+
+@case
+def compose_reads_an_undefined_variable(k):
+    write(env_file(k), "WHO=x\n")  # FRONT_MOTTO gone
+    path = k.merged / "deploy/front.yml"
+    line = FRONT_YML.lstrip("\n").splitlines().index("      MOTTO: ${FRONT_MOTTO}") + 1
+    return ("_stack",), [f"{path}:{line}: variable FRONT_MOTTO is not defined"]
+
+
+@case
+def compose_config_file_missing(k):
+    write(env_file(k), BASE_ENV + "FRONT_CONF=nothere.conf\n")
+    return ("_stack",), [f"{k.merged / 'deploy/front.yml'}: configs file "
+                         "../configs/front/nothere.conf does not exist"]
+
+
+@case
+def compose_file_defines_another_service(k):
+    write(env_file(k), BASE_ENV + 'WEB_STACK="front back"\n')
+    return ("_stack",), [f"{k.merged / 'deploy/back.yml'}: defines no service named back"]
+
+
+def _backend_file(k):
+    write(k.workspace / "deploy/back.yml", BACKEND_YML)
+
+
+compose_file_defines_another_service.prepare = _backend_file
+
+
+# --- images -----------------------------------------------------------------------
+
+@case
+def archive_that_does_not_exist(k):
+    archive = k.workspace / "no-such-image.tar"
+    write(env_file(k), BASE_ENV + f"FOO_ARCHIVE={archive}\nFOO_IMAGE=127.0.0.1:5000/x/foo\n")
+    return ("import:foo",), [f"kargo: import:foo: {archive}: archive does not exist"]
+
+
+# ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def baseline(kargo, probe):
+    """The workspace configured once, with no engine; a probe as DOCKER_HOST."""
+    kargo.env["DOCKER_HOST"] = probe.url
+    write(kargo.workspace / "deploy/front.yml", FRONT_YML)
+    write(kargo.workspace / ".env", BASE_ENV)
+    return kargo
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input_changes_nothing(baseline, probe, name):
+    k, make = baseline, CASES[name]
+    if hasattr(make, "prepare"):
+        make.prepare(k)
+    k.run("configure")
+    before = state(k)
+    args, expected = make(k)
+    proc = k.run(*args, check=False)
+    line = one_error_line(proc)
+    assert line.startswith("kargo: "), line
+    for piece in expected:
+        assert piece in line, line
+    assert state(k) == before
+    assert probe.connections == 0, "the engine was asked"
+    # and doit's listing still works with the bad input
+    assert k.run("list", check=False).returncode == 0
+
+
+def test_case_count():
+    """The issue asks for at least 30 bad-input cases, these and test_bad_input.py's."""
+    assert len(CASES) + 17 >= 30
+
+
+def test_the_probe_sees_an_engine_call(baseline, probe):
+    """A control: the probe does see kargo ask the engine (`labels` goes first)."""
+    baseline.run("configure")
+    proc = baseline.run("deploy", check=False)
+    assert proc.returncode != 0
+    assert probe.connections > 0
+    assert f"the Docker engine is not answering on {probe.url}" in proc.stderr
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "deploy:<stack> runs its task_dep `labels` (an engine call that may change node "
+    "labels) before the `_stack:<stack>` that resolves and validates the stack file; "
+    "tasks/stacks.py should list f'_stack:{stack.name}' before 'labels' in task_dep"))
+def test_deploy_resolves_the_stack_before_asking_the_engine(baseline, probe):
+    k = baseline
+    k.run("configure")
+    before = state(k)
+    write(env_file(k), "WHO=x\n")  # the compose file reads FRONT_MOTTO
+    line = one_error_line(k.run("deploy", check=False))
+    assert "variable FRONT_MOTTO is not defined" in line
+    assert state(k) == before
+    assert probe.connections == 0
