@@ -95,7 +95,8 @@ def test_plan_names_files_and_variables_and_changes_nothing(kargo):
     before = kargo.snapshot()
     proc = kargo.run("plan", "configure", check=False)
     assert proc.returncode == 4
-    assert "configure:configs/front/greeting.txt\n    variable WHO changed" in proc.stdout
+    # the template reads GREETING, whose value is made from WHO
+    assert "configure:configs/front/greeting.txt\n    variable GREETING changed" in proc.stdout
     assert "configure:configs/front/plain.conf" not in proc.stdout
     assert canary not in proc.stdout + proc.stderr
     assert kargo.snapshot() == before
