@@ -105,9 +105,8 @@ def resolve(stack, merged, env):
 def _service_part(path, service, env, merged, result):
     data = load_yaml(path)
     _validate(data, path)
-    services = data.get("services") or {}
-    if service not in services:
-        raise ConfigError(f"defines no service named {service}", where=str(path))
+    if not data.get("services"):
+        raise ConfigError("defines no service", where=str(path))
     raw = path.read_text(encoding="utf-8")
     data = _interpolate(data, env, path, raw, result.reads)
     p = prefix(service)
@@ -125,21 +124,28 @@ def _service_part(path, service, env, merged, result):
         result.inputs.append(str(ext_path))
         data = _deep_merge(data, ext)
         path = ext_path
-    spec = data["services"][service]
-    constraints = env.words(f"{p}_CONSTRAINTS")
-    result.reads.add(f"{p}_CONSTRAINTS")
+    # As in bash Kargo, a file may hold several services (`deploy/weacast.yml`):
+    # each gets the constraints of its own name.
+    for name, spec in data["services"].items():
+        _constrain(spec, name, env, result)
+        _cast(spec, name, path)
+    _rebase(data, path, result)
+    return data
+
+
+def _constrain(spec, name, env, result):
+    """Add `<SERVICE>_CONSTRAINTS` (space-separated) to the service's placement."""
+    var = f"{prefix(name)}_CONSTRAINTS"
+    constraints = env.words(var)
+    result.reads.add(var)
     for constraint in constraints:
         if not CONSTRAINT.match(constraint):
-            raise ConfigError(f"{p}_CONSTRAINTS: bad placement constraint {constraint!r} "
-                              "(expected e.g. node.labels.db==true)",
-                              where=env.origins.get(f"{p}_CONSTRAINTS"))
+            raise ConfigError(f"{var}: bad placement constraint {constraint!r} "
+                              "(expected e.g. node.labels.db==true)", where=env.origins.get(var))
     if constraints:
         placement = spec.setdefault("deploy", {}).setdefault("placement", {})
         existing = placement.setdefault("constraints", [])
         existing.extend(c for c in constraints if c not in existing)
-    _cast(spec, service, path)
-    _rebase(data, path, result)
-    return data
 
 
 def _validate(data, path):
@@ -219,13 +225,13 @@ def _rebase(data, path, result):
     for kind in ("configs", "secrets"):
         for item in (data.get(kind) or {}).values():
             if isinstance(item, dict) and "file" in item:
-                path = (base / item["file"]).resolve()
-                if not path.is_file():
+                file = (base / item["file"]).resolve()
+                if not file.is_file():
                     # the compose file, not its folder: that is what to edit
                     raise ConfigError(f"{kind} file {item['file']} does not exist",
                                       where=str(path))
-                item["file"] = str(path)
-                result.inputs.append(str(path))
+                item["file"] = str(file)
+                result.inputs.append(str(file))
     for spec in data["services"].values():
         files = spec.get("env_file")
         if files:

@@ -1,0 +1,1 @@
+url = https://notes.${DOMAIN}
