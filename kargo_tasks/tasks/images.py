@@ -1,11 +1,11 @@
 """Image tasks: `build:<image>` per image of the catalog, `import:<image>`."""
 import functools
 
-from ..actions import failing, guarded
+from ..actions import guarded
 from ..environment import prefix
 from ..images import build_image, current, import_image
-from ..project import current as current_project
 from ..project import digest_key
+from .common import each
 
 
 def _context_files(project, image):
@@ -15,13 +15,9 @@ def _context_files(project, image):
 
 def task_build():
     """Build the images whose inputs changed, and push them (build:<image> for one)."""
-    project = current_project()
-    if project.error:
-        yield {"name": "all", "actions": [failing(project.error)], "doc": "build images"}
-        return
-    key_of = functools.partial(digest_key, project.layout)
-    for image in project.catalog.images.values():
-        yield {
+    def make(project, image):
+        key_of = functools.partial(digest_key, project.layout)
+        return {
             "name": image.name,
             "doc": f"build and push image {image.name} from .kargo/{image.context}",
             "actions": [guarded(build_image, project, image, key_of)],
@@ -30,23 +26,25 @@ def task_build():
             "uptodate": [current(project, image.prefix, key_of)],
             "verbosity": 2,
         }
+    yield from each(lambda project: project.catalog.images.values(), make, "build images")
+
+
+def _importable(project):
+    """The images kargo builds, and any other named by an `<IMAGE>_ARCHIVE`."""
+    named = {var[: -len("_ARCHIVE")].lower().replace("_", "-") for var in project.env.names()
+             if var.endswith("_ARCHIVE") and project.env.origins.get(var) != "shell"}
+    return sorted(set(project.catalog.images) | named)
 
 
 def task_import():
     """Load images from <IMAGE>_ARCHIVE for air-gapped sites (import:<image> for one)."""
-    project = current_project()
-    if project.error:
-        yield {"name": "all", "actions": [failing(project.error)], "doc": "import images"}
-        return
-    key_of = functools.partial(digest_key, project.layout)
-    names = set(project.catalog.images) | {
-        name[: -len("_ARCHIVE")].lower().replace("_", "-") for name in project.env.names()
-        if name.endswith("_ARCHIVE") and project.env.origins.get(name) != "shell"}
-    for name in sorted(names):
-        yield {
+    def make(project, name):
+        key_of = functools.partial(digest_key, project.layout)
+        return {
             "name": name,
             "doc": f"load image {name} from {prefix(name)}_ARCHIVE, tag and push it",
             "actions": [guarded(import_image, project, name, key_of)],
             "uptodate": [current(project, prefix(name), key_of)],
             "verbosity": 2,
         }
+    yield from each(_importable, make, "import images")

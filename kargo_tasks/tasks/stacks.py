@@ -4,43 +4,30 @@ import functools
 
 from doit.tools import result_dep
 
-from ..catalog import images_of
 from ..actions import engine_check, failing, guarded
+from ..catalog import images_of
 from ..labels import applied, apply
 from ..project import current, digest_key
 from ..stacks import (cluster_unchanged, deploy_stack, inputs_unchanged, remove_stack,
                       stack_file, update_stack, write_stack)
 from ..swarm import snapshot
-
-
-def _stacks_or_failure(basename, doc):
-    """The stacks, or a single failing task when the input is unusable."""
-    project = current()
-    if project.error:
-        return project, None, [{"name": "all", "actions": [failing(project.error)], "doc": doc}]
-    # Without a workspace the default stacks are still listed; running one
-    # fails in `_configure`, which every stack task reaches first.
-    return project, project.catalog.stacks, None
+from .common import each, stacks
 
 
 def task__stack():
     """Resolve one file per stack from the merged configuration."""
-    project, stacks, failed = _stacks_or_failure("_stack", "resolve stack files")
-    if failed:
-        yield from failed
-        return
-    key_of = functools.partial(digest_key, project.layout)
-    check = inputs_unchanged(project, key_of)
-    for stack in stacks.values():
-        yield {
+    def make(project, stack):
+        key_of = functools.partial(digest_key, project.layout)
+        return {
             "name": stack.name,
             "doc": f"resolve .kargo/stacks/{stack.name}.yml",
             "actions": [guarded(write_stack, project, stack, key_of)],
             "file_dep": [str(project.layout.merged / f"deploy/{s}.yml") for s in stack.services],
             "targets": [str(stack_file(project, stack))],
             "task_dep": ["_configure"],
-            "uptodate": [check],
+            "uptodate": [inputs_unchanged(project, key_of)],
         }
+    yield from each(stacks, make, "resolve stack files")
 
 
 def _hook_files(project, stack):
@@ -50,12 +37,8 @@ def _hook_files(project, stack):
 
 def task_deploy():
     """Deploy every stack in STACKS order (deploy:<stack> for one)."""
-    project, stacks, failed = _stacks_or_failure("deploy", "deploy stacks")
-    if failed:
-        yield from failed
-        return
-    for stack in stacks.values():
-        yield {
+    def make(project, stack):
+        return {
             "name": stack.name,
             "doc": f"deploy stack {stack.name}: {' '.join(stack.services)}",
             "actions": [guarded(deploy_stack, project, stack)],
@@ -67,55 +50,46 @@ def task_deploy():
                                                                   project.env)],
             "verbosity": 2,
         }
+    yield from each(stacks, make, "deploy stacks")
 
 
 def task_remove():
     """Remove every stack, last one first (remove:<stack> for one)."""
-    project, stacks, failed = _stacks_or_failure("remove", "remove stacks")
-    if failed:
-        yield from failed
-        return
-    for stack in reversed(list(stacks.values())):
-        dependents = [s.name for s in stacks.values() if stack.name in s.depends]
-        yield {
+    def make(project, stack):
+        dependents = [s.name for s in stacks(project) if stack.name in s.depends]
+        return {
             "name": stack.name,
             "doc": f"remove stack {stack.name} and wait until its services are gone",
             "actions": [guarded(remove_stack, project, stack)],
             # the stacks that depend on this one go first
             "task_dep": ["_configure"] + [f"remove:{name}" for name in dependents],
-            "uptodate": [engine_check(lambda stack=stack: not snapshot(stack.project),
+            "uptodate": [engine_check(lambda: not snapshot(stack.project),
                                       f"stack {stack.project} is deployed")],
             "verbosity": 2,
         }
+    yield from each(lambda project: stacks(project)[::-1], make, "remove stacks")
 
 
 def task_update():
     """Update the services of every stack (update:<stack> --force restarts them)."""
-    project, stacks, failed = _stacks_or_failure("update", "update stacks")
-    if failed:
-        yield from failed
-        return
-    for stack in stacks.values():
-        yield {
+    def make(project, stack):
+        return {
             "name": stack.name,
             "doc": f"update the services of {stack.name} (--force restarts them)",
             "params": [{"name": "force", "long": "force", "type": bool, "default": False,
                         "help": "restart every service even when nothing changed"}],
             "actions": [guarded(update_stack, project, stack)],
             "task_dep": ["_configure"],
-            "verbosity": 2,
             "uptodate": [False],
+            "verbosity": 2,
         }
+    yield from each(stacks, make, "update stacks")
 
 
 def task_redeploy():
     """Remove, configure and deploy every stack."""
-    project, stacks, failed = _stacks_or_failure("redeploy", "redeploy stacks")
-    if failed:
-        yield from failed
-        return
-    for stack in stacks.values():
-        yield {
+    def make(project, stack):
+        return {
             "name": stack.name,
             "doc": f"remove, configure and deploy stack {stack.name}",
             "actions": [guarded(remove_stack, project, stack),
@@ -125,9 +99,11 @@ def task_redeploy():
             "uptodate": [False],
             "verbosity": 2,
         }
+    yield from each(stacks, make, "redeploy stacks")
 
 
 def task_labels():
+    """Apply <NODE>_LABELS to the Swarm nodes."""
     project = current()
     if project.error:
         return {"actions": [failing(project.error)], "doc": "apply <NODE>_LABELS to Swarm nodes"}
