@@ -16,7 +16,17 @@ PLAIN_FILE = 0o644
 def ensure_dir(path, mode=PRIVATE_DIR):
     """Create `path` (and parents) with `mode`; tighten it if it exists."""
     path = Path(path)
-    path.mkdir(parents=True, exist_ok=True, mode=mode)
+    # mkdir(parents=True) gives the parents it creates 0o777 & ~umask: under
+    # `umask 000` `.kargo/configs/` would be world-writable. Create each one.
+    missing = []
+    while not path.exists() and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    for folder in reversed(missing):
+        folder.mkdir(exist_ok=True, mode=mode)
+        os.chmod(folder, mode)
+    path = missing[0] if missing else path
+    path.mkdir(exist_ok=True, mode=mode)  # FileExistsError when it is a file
     if path.stat().st_mode & 0o777 != mode:
         os.chmod(path, mode)
 

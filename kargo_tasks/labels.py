@@ -3,6 +3,7 @@
 operator removes from the environment is removed from the node, and labels
 set by anyone else are left alone."""
 import re
+import sys
 
 from . import engine
 from .environment import prefix
@@ -65,13 +66,17 @@ def _plan(env):
 
 def applied(env):
     """doit `uptodate` callable body: every node has the labels it should."""
-    return not _plan(env)[0]
+    changes, warnings = _plan(env)
+    # A variable that names no node is a typo to say on every run, until it
+    # is fixed: an up-to-date task would never show it.
+    return not changes and not warnings
 
 
 def apply(env):
     changes, warnings = _plan(env)
     for line in warnings:
-        print(line)
+        # stderr: doit keeps an action's stdout to itself (verbosity 1)
+        print(line, file=sys.stderr, flush=True)
     client = engine.client()
     for node, labels in changes:
         spec = dict(node["Spec"], Labels=labels)

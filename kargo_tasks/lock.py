@@ -56,3 +56,22 @@ def acquire(lay, environ=None, argv=None):
     os.ftruncate(fd, 0)
     os.pwrite(fd, info.encode(), 0)
     _held.append(fd)  # held until the process exits
+    sys.excepthook = _interrupted(sys.excepthook)
+
+
+INTERRUPTED = ("kargo: interrupted: the tasks that finished are recorded, "
+               "the next run redoes the rest\n")
+
+
+def _interrupted(previous):
+    # Ctrl-C reaches doit anywhere (an action, its reporter, its scheduler),
+    # and doit lets KeyboardInterrupt through after saving the finished tasks:
+    # without this the operator reads a traceback of doit's internals. Python
+    # still ends the process by SIGINT (exit 130 in a shell).
+    def hook(kind, value, tb):
+        if issubclass(kind, KeyboardInterrupt) and not os.environ.get("KARGO_DEBUG"):
+            sys.stderr.write(INTERRUPTED)
+            sys.stderr.flush()
+            return
+        previous(kind, value, tb)
+    return hook

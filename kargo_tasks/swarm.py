@@ -37,14 +37,26 @@ def node_labels(keys):
             for n in nodes}
 
 
+def _overlay_networks(client):
+    return {n["Name"] for n in engine.call("list networks", client.api.networks,
+                                           filters={"driver": "overlay"})}
+
+
 def ensure_networks(names):
     client = engine.client()
-    have = {n["Name"] for n in engine.call("list networks", client.api.networks,
-                                           filters={"driver": "overlay"})}
+    have = _overlay_networks(client)
     for name in names:
         if name and name not in have:
-            engine.call(f"create network {name}", client.api.create_network, name,
-                        driver="overlay", attachable=True, labels={"org.kargo": "true"})
+            try:
+                engine.call(f"create network {name}", client.api.create_network, name,
+                            driver="overlay", attachable=True, labels={"org.kargo": "true"},
+                            check_duplicate=True)
+            except EngineError:
+                # Another deploy (a `doit -n` worker) made it since the list:
+                # the engine says so in words that vary. It is there: fine.
+                if name in _overlay_networks(client):
+                    continue
+                raise
             print(f"created overlay network {name}")
 
 
