@@ -107,12 +107,14 @@ def cluster_unchanged(project, stack):
             return ["never deployed by kargo"]
         saved = values.get("cluster") or {}
         try:
-            now = swarm.snapshot(stack.project)
+            now, short = swarm.observe(stack.project)
             if not now:
                 return [f"stack {stack.project} is not deployed"]
             reasons = [f"service {name} was {'removed' if name not in now else 'changed'} "
                        "outside kargo" for name in sorted(saved) if now.get(name) != saved[name]]
             reasons += [f"service {name} is not kargo's" for name in sorted(set(now) - set(saved))]
+            # a node was lost or drained: deploy again, so the wait says why
+            reasons += [f"service {name} runs {tasks} of its tasks" for name, tasks in short.items()]
             # A node label a constraint reads changed (the `labels` task ran
             # first): the specs are the same, but the engine may have stopped
             # tasks that no node can take any more, or may place them

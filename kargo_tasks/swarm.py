@@ -26,7 +26,27 @@ def _services(project):
 
 def snapshot(project):
     """{service: [id, spec version]}: changes when anyone changes a service."""
-    return {s["Spec"]["Name"]: [s["ID"], s["Version"]["Index"]] for s in _services(project)}
+    return observe(project)[0]
+
+
+def observe(project):
+    """(snapshot, {service: "running/desired"} of the services running fewer
+    tasks than they should, e.g. after a node was lost): one engine call."""
+    client = engine.client()
+    services = engine.call(f"list services of {project}", client.api.services,
+                           filters={"label": f"{NAMESPACE}={project}"}, status=True)
+    snap = {s["Spec"]["Name"]: [s["ID"], s["Version"]["Index"]] for s in services}
+    short = {}
+    for service in services:
+        status = service.get("ServiceStatus") or {}
+        running, desired = status.get("RunningTasks", 0), status.get("DesiredTasks", 0)
+        if running < desired and not _one_shot(service["Spec"]):
+            short[service["Spec"]["Name"]] = f"{running}/{desired}"
+    return snap, short
+
+
+def _one_shot(spec):
+    return spec.get("TaskTemplate", {}).get("RestartPolicy", {}).get("Condition") == "none"
 
 
 def node_labels(keys):
@@ -116,7 +136,7 @@ def _progress(client, service):
         return ("failed", f"update {update['State']}: {update.get('Message', '')}".strip(),
                 set())
     mode = spec.get("Mode", {})
-    one_shot = (spec.get("TaskTemplate", {}).get("RestartPolicy", {}).get("Condition") == "none")
+    one_shot = _one_shot(spec)
     tasks = engine.call(f"list tasks of {spec['Name']}", client.api.tasks,
                         filters={"service": service["ID"], "_up-to-date": "true"})
     live = [t for t in tasks if t.get("DesiredState") in ("running", "complete")]
@@ -132,6 +152,9 @@ def _progress(client, service):
         detail += f", {len(failed)} failed: {error}"
         if one_shot or len(failed) >= MAX_FAILURES:
             return "failed", detail, running_ids
+    waiting = [t["Status"].get("Err") for t in live if t["Status"]["State"] == "pending"]
+    if any(waiting):  # the scheduler's reason, e.g. "no suitable node (...)"
+        detail += f", pending: {next(err for err in waiting if err)}"
     if update.get("State") == "updating":
         return "waiting", detail + " (updating)", running_ids
     done = running + complete if one_shot else running
