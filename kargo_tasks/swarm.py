@@ -4,6 +4,7 @@ Deploys go through `docker stack deploy` (the CLI's compose implementation);
 everything else is one docker-py list call per question, so checking a stack
 for drift costs one round trip.
 """
+import functools
 import os
 import time
 
@@ -36,13 +37,37 @@ def observe(project):
     services = engine.call(f"list services of {project}", client.api.services,
                            filters={"label": f"{NAMESPACE}={project}"}, status=True)
     snap = {s["Spec"]["Name"]: [s["ID"], s["Version"]["Index"]] for s in services}
+    lost = _lost_running(client, services) if services and _down_nodes(client) else {}
     short = {}
     for service in services:
         status = service.get("ServiceStatus") or {}
-        running, desired = status.get("RunningTasks", 0), status.get("DesiredTasks", 0)
+        running = status.get("RunningTasks", 0) - lost.get(service["ID"], 0)
+        desired = status.get("DesiredTasks", 0)
         if running < desired and not _one_shot(service["Spec"]):
             short[service["Spec"]["Name"]] = f"{running}/{desired}"
     return snap, short
+
+
+@functools.lru_cache(maxsize=None)
+def _down_nodes(client):
+    """IDs of the nodes the manager cannot reach (asked once per run)."""
+    nodes = engine.call("list nodes", client.api.nodes)
+    return frozenset(n["ID"] for n in nodes if n["Status"]["State"] != "ready")
+
+
+def _lost_running(client, services):
+    """{service id: tasks still counted running on a node that is down}: the
+    engine counts them until it reschedules them."""
+    down = _down_nodes(client)
+    # whatever their desired state: the engine counts a task whose node went
+    # down as running, and wants it shut down, until the node is back
+    tasks = engine.call("list tasks", client.api.tasks,
+                        filters={"service": [s["ID"] for s in services]})
+    lost = {}
+    for task in tasks:
+        if task.get("NodeID") in down and task["Status"]["State"] == "running":
+            lost[task["ServiceID"]] = lost.get(task["ServiceID"], 0) + 1
+    return lost
 
 
 def _one_shot(spec):
