@@ -79,8 +79,17 @@ def digest_key(lay):
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        ensure_dir(lay.merged)
-        ensure_dir(lay.state)
-        key = secrets.token_bytes(32)
-        write_atomic(path, key, SECRET_FILE)
-        return key
+        pass
+    ensure_dir(lay.merged)
+    ensure_dir(lay.state)
+    # `doit -n` workers may all find no key: the first to link its own wins,
+    # the others read that one (replacing it would orphan their digests)
+    tmp = lay.state / f".digest.key.{os.getpid()}"
+    write_atomic(tmp, secrets.token_bytes(32), SECRET_FILE)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return path.read_bytes()

@@ -110,6 +110,9 @@ def task_labels():
     return {
         "doc": "apply <NODE>_LABELS to the Swarm nodes",
         "actions": [guarded(apply, project.env)],
+        # the first engine call of a deploy: the whole merged configuration,
+        # every stack file included, is valid before it
+        "task_dep": ["_configure"] + [f"_stack:{name}" for name in project.catalog.stacks],
         "uptodate": [engine_check(lambda: applied(project.env),
                                   "node labels differ from <NODE>_LABELS")],
     }

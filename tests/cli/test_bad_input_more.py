@@ -304,8 +304,8 @@ def extension_file_missing(k):
 
 
 # --- compose files that are YAML but not compose: refused by `configure`, before
-# they reach .kargo/ (`_stack` resolves the stack files; `deploy` would ask the
-# engine first, see the xfail test at the end)
+# they reach .kargo/ (`_stack` resolves the stack files; `deploy` validates every
+# stack file before its first engine call, see the test at the end)
 
 def _ghost(k, text):
     """A new service `ghost` in stack web, with the compose file `text`."""
@@ -435,14 +435,6 @@ def test_the_probe_sees_an_engine_call(baseline, probe):
     assert f"the Docker engine is not answering on {probe.url}" in proc.stderr
 
 
-DEPLOY_ORDER = (
-    "doit's dispatcher is breadth-first: `labels` (no task_dep of its own) runs as soon "
-    "as deploy:<stack> lists it, before any `_configure:*` or `_stack:*` subtask, and it "
-    "asks the engine (and may change node labels). Fix in tasks/stacks.py: give "
-    "task_labels task_dep ['_configure'] + ['_stack:<s>' for every stack]")
-
-
-@pytest.mark.xfail(strict=True, reason=DEPLOY_ORDER)
 @pytest.mark.parametrize("what", ["compose key", "undefined variable"])
 def test_deploy_validates_everything_before_asking_the_engine(baseline, probe, what):
     k = baseline

@@ -31,9 +31,10 @@ def offline(tmp_path, registry, unique_name, docker_client):
     repo = f"{registry}/kargo-test-{unique_name}"
     kargo.env.update(BASE_IMAGE=BASE, KARGO_REGISTRY=repo)
     yield kargo, repo
-    for image in docker_client.images.list(name=f"{repo}/*"):
+    for image in docker_client.images.list():
         for tag in image.tags:
-            docker_client.images.remove(tag, force=True)
+            if tag.startswith(f"{repo}/"):
+                docker_client.images.remove(tag, force=True)
 
 
 def test_maputnik_dockerfile_builds_and_serves_a_vendored_editor(offline, docker_client):
