@@ -130,7 +130,7 @@ def test_killed_worker_daemon_its_task_moves_to_the_other_labelled_worker(multie
         cluster.up()
     # back: the node's daemon drops the task the manager moved away
     wait_for(lambda: cluster.containers(lost, db) == [], f"{db} stopped on {lost}", timeout=60)
-    assert env.placement("db") == [survivor]
+    env.converged_on("db", [survivor])
 
 
 def test_deploy_names_the_service_no_labelled_node_can_take(multienv, cluster):
