@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -77,3 +78,17 @@ MINI_DEFAULTS = {
     "configs/front/greeting.txt.tpl": "${GREETING}\n",
     "configs/front/page.html.j2": "<p>{{ GREETING }}</p>\n",
 }
+
+
+def retry(func, timeout=20):
+    """None once `func` succeeded; its last error after `timeout` seconds (a
+    network is busy until the last task container of a removed stack is gone)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            func()
+            return None
+        except Exception as exc:
+            if time.monotonic() > deadline:
+                return exc
+            time.sleep(0.5)

@@ -21,7 +21,7 @@ import urllib.request
 import docker
 import pytest
 
-from support import write
+from support import retry, write
 
 BUSYBOX_BIN = "/bin/busybox"
 NAMESPACE = "com.docker.stack.namespace"
@@ -348,7 +348,7 @@ class ImageEnv:
                 errors.append(f"stack {stack}: {exc}")
         for net in self.client.api.networks(filters={"name": self.network}):
             if net["Name"] == self.network:  # the name filter matches substrings
-                error = _retry(lambda: self.client.api.remove_network(net["Id"]))
+                error = retry(lambda: self.client.api.remove_network(net["Id"]))
                 if error:
                     errors.append(f"network {self.network}: {error}")
         # our tags: untag them (the image itself goes only when nothing else
@@ -389,19 +389,6 @@ class ImageEnv:
             registry.stop()
         return errors
 
-
-def _retry(func, timeout=20):
-    """None once `func` succeeded; its last error after `timeout` seconds (a
-    network is busy until the last task container of a removed stack is gone)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            func()
-            return None
-        except Exception as exc:
-            if time.monotonic() > deadline:
-                return exc
-            time.sleep(0.5)
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ import time
 import docker
 import pytest
 
-from support import REPO, write
+from support import REPO, retry, write
 
 SCRIPT = REPO / "scripts" / "swarm-nodes"
 WORKERS = ("kt-w1", "kt-w2")
@@ -282,7 +282,7 @@ class MultiEnv:
             for item in lister(filters={"name": self.name}):
                 name = item.get("Name") or item["Spec"]["Name"]
                 if name.startswith(self.name):
-                    error = _retry(lambda: remover(item.get("Id") or item["ID"]))
+                    error = retry(lambda: remover(item.get("Id") or item["ID"]), timeout=30)
                     if error:
                         errors.append(f"{kind} {name}: {error}")
         try:
@@ -291,17 +291,6 @@ class MultiEnv:
             errors.append(f"workers: {exc}")
         return errors
 
-
-def _retry(func, timeout=30):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            func()
-            return None
-        except Exception as exc:
-            if time.monotonic() > deadline:
-                return exc
-            time.sleep(0.5)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from support import write
+from support import retry, write
 
 NAMESPACE = "com.docker.stack.namespace"
 DEPLOY_TIMEOUT = 40
@@ -207,30 +207,17 @@ class StackEnv:
         for stack in self.stacks:
             for item in self.client.api.configs(
                     filters={"label": f"{NAMESPACE}={self.project(stack)}"}):
-                error = _retry(lambda: self.client.api.remove_config(item["ID"]))
+                error = retry(lambda: self.client.api.remove_config(item["ID"]))
                 if error:
                     errors.append(f"config {item['Spec']['Name']}: {error}")
         for net in (self.front, self.back):
             for found in self.client.api.networks(filters={"name": net}):
                 if found["Name"] == net:  # the name filter matches substrings
-                    error = _retry(lambda: self.client.api.remove_network(found["Id"]))
+                    error = retry(lambda: self.client.api.remove_network(found["Id"]))
                     if error:
                         errors.append(f"network {net}: {error}")
         return errors
 
-
-def _retry(func, timeout=20):
-    """None once `func` succeeded; its last error after `timeout` seconds (a
-    network is busy until the last task container of a removed stack is gone)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            func()
-            return None
-        except Exception as exc:
-            if time.monotonic() > deadline:
-                return exc
-            time.sleep(0.5)
 
 
 @pytest.fixture
