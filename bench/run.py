@@ -764,15 +764,44 @@ OP_KINDS = ("service creates", "service updates", "service removes", "config cre
             "builds", "pushes")
 
 
-def count_ops(since, until, ns_prefix, ref_prefix):
-    """Mutating operations on our resources in [since, until], from docker
-    events: a service `update` event per spec sent (an event carrying only
-    `updatestate.*` is the progress of one update, not another one), config
-    and network create/update/remove, and for images `tag` (kargo tags each
-    build once) and `push`."""
+class EventRecorder:
+    """Streams the engine's events live from before a run to after it. Asking
+    for them afterwards (`since`/`until`) is not enough on a busy engine: the
+    daemon only keeps its last 256 events for such queries."""
+
+    def __init__(self):
+        import threading
+        self.since = now()
+        self.events = []
+        self.stream = client().events(since=self.since, decode=True, filters={
+            "type": ["service", "config", "network", "image"]})
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        try:
+            for event in self.stream:
+                self.events.append(event)
+        except Exception:  # noqa: BLE001 - the stream was closed
+            pass
+
+    def stop(self, settle=1.0):
+        time.sleep(settle)  # let the last events land
+        until_ns = time.time_ns()
+        self.stream.close()
+        self.thread.join(5)
+        return [e for e in self.events if e.get("timeNano", 0) <= until_ns]
+
+
+def count_ops(events, ns_prefix, ref_prefix):
+    """Mutating operations on our resources among `events`: a service
+    `update` event per spec sent (an event carrying only `updatestate.*` is
+    the progress of one update, not another one), config and network
+    create/update/remove, and for images `tag` (kargo tags each build once)
+    and `push`."""
     ops = Counter()
     detail = []
-    for ev in client().events(since=since, until=until, decode=True):
+    for ev in events:
         kind, action = ev.get("Type"), ev.get("Action", "")
         attrs = ev.get("Actor", {}).get("Attributes", {})
         name = attrs.get("name", "")
@@ -815,15 +844,14 @@ def p3(root, cleaner, res):
     for label, change, min_builds in scenarios:
         before = _specs(ns_prefix)
         change()
-        since = now()
+        recorder = EventRecorder()
         proc, t = root.doit("deploy", check=False)
-        time.sleep(1.0)  # let the last events land
-        until = now()
+        events = recorder.stop()
         cleaner.see_images()
         after = _specs(ns_prefix)
         if proc.returncode != 0:
             res.notes.append(f"P3 {label}: doit deploy FAILED: {proc.stderr.strip()[-300:]}")
-        ops, detail = count_ops(since, until, ns_prefix, ref_prefix)
+        ops, detail = count_ops(events, ns_prefix, ref_prefix)
         changed = sorted(n for n in after if n in before and before[n] != after[n])
         minimal = Counter({
             "service creates": len(set(after) - set(before)),
