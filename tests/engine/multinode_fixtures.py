@@ -5,10 +5,21 @@ deploying one stack onto it.
 the module and `down` after it: the workers kt-w1 (10.213.0.11) and kt-w2
 (10.213.0.12) and the manager kt-m (10.213.0.10) are dockerds in network
 namespaces on the bridge kargo-br0, and the host's swarm is not touched.
+
 With KARGO_TEST_HOST_MANAGER=1 the host's dockerd is the manager instead
-(its swarm must advertise on 10.213.0.1): on this machine that variant lost
-a rescheduled task after a killed worker in 2 runs of 3, so it is not the
-default until that is understood.
+(its swarm must advertise on 10.213.0.1). The workers then belong to the
+host's swarm, and so does everything else that runs on it meanwhile:
+- any other kargo root deploying there (the other engine tests, bench/)
+  runs its `labels` task over every node of the swarm, kt-w1 and kt-w2
+  included, and removes the kargo-managed labels its environment does not
+  name: this module's labels are gone, its tasks are rejected ("assigned
+  node no longer meets constraints") and stay pending;
+- services without constraints (bench/'s P5 deploys 50 stacks x 4
+  services) spread onto kt-w1 and kt-w2, pulling through the registry
+  forward; a killed worker sends all of its share to the other one at once.
+Alone on the host's swarm, this module passes with either manager; run the
+host-manager variant only when nothing else deploys there. A wait that
+times out says which of the two it saw (`MultiEnv.interference`).
 
 `multienv` is one test's kargo root: stack `<unique name>-m`, services from
 compose files the test names, every name derived from `unique_name`; kargo
@@ -62,14 +73,17 @@ def swarm_nodes(*args, timeout=600):
 
 
 def wait_for(predicate, what, timeout=90, interval=0.5):
-    """The first truthy value of predicate() within `timeout` seconds."""
+    """The first truthy value of predicate() within `timeout` seconds.
+    `what` names the wait in the failure; a callable is called then (the
+    state at the timeout, not at the start)."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not after {timeout}s", pytrace=False)
+            pytest.fail(f"{what() if callable(what) else what}: not after {timeout}s",
+                        pytrace=False)
         time.sleep(interval)
 
 
@@ -261,7 +275,41 @@ class MultiEnv:
     def converged_on(self, name, hostnames):
         """Wait until the service runs exactly on `hostnames` (sorted list)."""
         return wait_for(lambda: self.placement(name) == sorted(hostnames),
-                        f"{self.service(name)} running on {hostnames} (now {self.placement(name)})")
+                        lambda: f"{self.service(name)} running on {hostnames} "
+                                f"(now {self.placement(name)}){self.interference(name)}")
+
+    def interference(self, name):
+        """What else acts on the workers (see the module docstring): the
+        service's tasks, the workers' labels, and the tasks of other
+        services on them. Text for a failure message."""
+        lines = []
+        try:
+            for t in self.tasks(name, running=False):
+                node = t.get("NodeID") or "-"
+                lines.append(f"task {t['ID'][:12]} on {node[:12]}: desired {t['DesiredState']}, "
+                             f"{t['Status']['State']} {t['Status'].get('Err', '')}".rstrip())
+        except Exception as exc:  # a diagnosis, never the failure itself
+            lines.append(f"(no tasks: {exc})")
+        try:
+            nodes = {n["ID"]: n for n in self.client.api.nodes()
+                     if n["Description"]["Hostname"] in WORKERS}
+            for node in nodes.values():
+                lines.append(f"{node['Description']['Hostname']}: {node['Status']['State']}, "
+                             f"labels {node['Spec'].get('Labels') or {}}")
+            foreign = {}
+            names = {sv["ID"]: sv["Spec"]["Name"] for sv in self.client.api.services()}
+            for t in self.client.api.tasks(filters={"desired-state": "running"}):
+                labels = t["Spec"].get("ContainerSpec", {}).get("Labels") or {}
+                owner = labels.get(NAMESPACE) or names.get(t["ServiceID"], t["ServiceID"][:12])
+                if t.get("NodeID") in nodes and owner != self.project:
+                    host = nodes[t["NodeID"]]["Description"]["Hostname"]
+                    foreign[(owner, host)] = foreign.get((owner, host), 0) + 1
+            if foreign:
+                lines.append("tasks of other services on the workers: " + ", ".join(
+                    f"{owner} {count} on {host}" for (owner, host), count in sorted(foreign.items())))
+        except Exception as exc:
+            lines.append(f"(no nodes: {exc})")
+        return "".join(f"\n  {line}" for line in lines)
 
     def gone(self):
         return not (self.client.api.services(filters={"label": f"{NAMESPACE}={self.project}"})
