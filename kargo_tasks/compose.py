@@ -97,9 +97,21 @@ def resolve(stack, merged, env):
         labels = spec.setdefault("deploy", {}).setdefault("labels", {})
         if isinstance(labels, list):
             labels = spec["deploy"]["labels"] = dict(item.split("=", 1) for item in labels)
-        labels[SPEC_LABEL] = _digest(spec)[:16]
-    result.text = _dump(doc)
+        labels[SPEC_LABEL] = _digest([spec, _used(doc, spec)])[:16]
+    result.text = dump(doc)
     return result
+
+
+def _used(doc, spec):
+    """The top-level configs, secrets and networks a service names: a config
+    whose content changed has a new name there, not in the service."""
+    used = {}
+    for kind in ("configs", "secrets", "networks"):
+        refs = spec.get(kind) or ()
+        names = refs if isinstance(refs, dict) else [
+            ref.get("source") if isinstance(ref, dict) else ref for ref in refs]
+        used[kind] = {name: (doc.get(kind) or {}).get(name) for name in names}
+    return used
 
 
 def _service_part(path, service, env, merged, result):
@@ -301,7 +313,9 @@ def _escape(node):
     return node
 
 
-def _dump(doc):
+def dump(doc, escape=True):
+    """YAML text for `docker stack deploy`; `escape=False` for a document
+    loaded back from a resolved file (its `$` are escaped already)."""
     import yaml
-    return yaml.safe_dump(_escape(doc), sort_keys=False, default_flow_style=False,
+    return yaml.safe_dump(_escape(doc) if escape else doc, sort_keys=False, default_flow_style=False,
                           allow_unicode=True, width=1000)

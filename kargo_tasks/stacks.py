@@ -8,7 +8,7 @@ read), which is how drift is seen without reading specs.
 import json
 import re
 
-from . import compose, swarm
+from . import compose, delta, swarm
 from .actions import checker
 from .errors import KargoError
 from .files import (SECRET_FILE, ensure_dir, fingerprints, changed_files, write_atomic,
@@ -57,7 +57,7 @@ def deploy_stack(project, stack):
     print(f"deploy {stack.name} ({len(stack.services)} services)", flush=True)
     swarm.ensure_networks(sorted(_external_networks(doc)))
     _hooks(project, stack, "before")
-    swarm.deploy(stack.project, path)
+    _send(project, stack, doc)
     swarm.wait(stack.project, timeout, expected=doc["services"])
     _hooks(project, stack, "after")
     keep = {item.get("name") for kind in ("configs", "secrets")
@@ -72,6 +72,30 @@ def deploy_stack(project, stack):
     path = _cluster_record(project, stack)
     ensure_dir(path.parent)
     write_atomic(path, json.dumps(values).encode(), SECRET_FILE)
+
+
+def _send(project, stack, doc):
+    """Send the engine the services that differ from what runs (delta.py)."""
+    deployed = swarm.deployed(stack.project)
+    try:
+        record = json.loads(_cluster_record(project, stack).read_text()).get("cluster") or {}
+    except (OSError, ValueError):
+        record = {}
+    refs = {spec.get("image") for spec in doc["services"].values()} - {None}
+    send, remove = delta.changes(doc, stack.project, deployed, record,
+                                 swarm.image_digests(sorted(refs)) if deployed else {})
+    print(f"deploy {stack.name}: {delta.summary(send, remove, stack.project)}", flush=True)
+    if send:
+        sent = delta.subset(doc, list(send), swarm.existing_configs(stack.project))
+        # removed once sent: the resolved file stays the one copy of the
+        # values it holds (secrets among them)
+        path = project.layout.state / f"sent-{stack.name}.yml"
+        write_atomic(path, compose.dump(sent, escape=False).encode(), SECRET_FILE)
+        try:
+            swarm.deploy(stack.project, path)
+        finally:
+            path.unlink(missing_ok=True)
+    swarm.remove_services(remove)
 
 
 def _cluster_record(project, stack):

@@ -20,9 +20,8 @@ MAX_FAILURES = 3
 
 
 def _services(project):
-    client = engine.client()
-    return engine.call(f"list services of {project}", client.api.services,
-                       filters={"label": f"{NAMESPACE}={project}"})
+    return engine.get(f"list services of {project}", "/services",
+                      filters={"label": f"{NAMESPACE}={project}"})
 
 
 def snapshot(project):
@@ -33,11 +32,10 @@ def snapshot(project):
 def observe(project):
     """(snapshot, {service: "running/desired"} of the services running fewer
     tasks than they should, e.g. after a node was lost): one engine call."""
-    client = engine.client()
-    services = engine.call(f"list services of {project}", client.api.services,
-                           filters={"label": f"{NAMESPACE}={project}"}, status=True)
+    services = engine.get(f"list services of {project}", "/services",
+                          filters={"label": f"{NAMESPACE}={project}"}, status=True)
     snap = {s["Spec"]["Name"]: [s["ID"], s["Version"]["Index"]] for s in services}
-    lost = _lost_running(client, services) if services and _down_nodes(client) else {}
+    lost = _lost_running(services) if services and _down_nodes() else {}
     short = {}
     for service in services:
         status = service.get("ServiceStatus") or {}
@@ -49,20 +47,19 @@ def observe(project):
 
 
 @functools.lru_cache(maxsize=None)
-def _down_nodes(client):
+def _down_nodes():
     """IDs of the nodes the manager cannot reach (asked once per run)."""
-    nodes = engine.call("list nodes", client.api.nodes)
+    nodes = engine.get("list nodes", "/nodes")
     return frozenset(n["ID"] for n in nodes if n["Status"]["State"] != "ready")
 
 
-def _lost_running(client, services):
+def _lost_running(services):
     """{service id: tasks still counted running on a node that is down}: the
     engine counts them until it reschedules them."""
-    down = _down_nodes(client)
+    down = _down_nodes()
     # whatever their desired state: the engine counts a task whose node went
     # down as running, and wants it shut down, until the node is back
-    tasks = engine.call("list tasks", client.api.tasks,
-                        filters={"service": [s["ID"] for s in services]})
+    tasks = engine.get("list tasks", "/tasks", filters={"service": [s["ID"] for s in services]})
     lost = {}
     for task in tasks:
         if task.get("NodeID") in down and task["Status"]["State"] == "running":
@@ -76,22 +73,21 @@ def _one_shot(spec):
 
 def node_labels(keys):
     """{node id: {key: value}} of the node labels `keys`, for every node."""
-    client = engine.client()
-    nodes = engine.call("list nodes", client.api.nodes)
+    nodes = engine.get("list nodes", "/nodes")
     return {n["ID"]: {k: v for k, v in (n["Spec"].get("Labels") or {}).items() if k in keys}
             for n in nodes}
 
 
-def _overlay_networks(client):
-    return {n["Name"] for n in engine.call("list networks", client.api.networks,
-                                           filters={"driver": "overlay"})}
+def _overlay_networks():
+    return {n["Name"] for n in engine.get("list networks", "/networks",
+                                          filters={"driver": "overlay"})}
 
 
 def ensure_networks(names):
-    client = engine.client()
-    have = _overlay_networks(client)
+    have = _overlay_networks()
     for name in names:
         if name and name not in have:
+            client = engine.client()
             try:
                 engine.call(f"create network {name}", client.api.create_network, name,
                             driver="overlay", attachable=True, labels={"org.kargo": "true"},
@@ -99,22 +95,47 @@ def ensure_networks(names):
             except EngineError:
                 # Another deploy (a `doit -n` worker) made it since the list:
                 # the engine says so in words that vary. It is there: fine.
-                if name in _overlay_networks(client):
+                if name in _overlay_networks():
                     continue
                 raise
             print(f"created overlay network {name}")
 
 
+def deployed(project):
+    """{service name: engine service} of `project`: one engine call."""
+    return {s["Spec"]["Name"]: s for s in _services(project)}
+
+
+def existing_configs(project):
+    """Names of the configs and secrets of `project` the engine has."""
+    return {item["Spec"]["Name"] for kind in ("config", "secret")
+            for item in engine.get(f"list {kind}s", f"/{kind}s",
+                                   filters={"label": f"{NAMESPACE}={project}"})}
+
+
+def image_digests(refs):
+    """{reference: the registry's digest for it, or None when the registry
+    cannot say}: what `docker stack deploy` would pin each service to."""
+    return dict(zip(refs, engine.parallel(engine.registry_digest, refs)))
+
+
 def deploy(project, stack_file):
-    engine.run_cli(["stack", "deploy", "--with-registry-auth", "--prune",
+    # no --prune: kargo removes the services a stack no longer has itself
+    # (remove_services), as it sends only the services that changed
+    engine.run_cli(["stack", "deploy", "--with-registry-auth",
                     "--compose-file", str(stack_file), project],
                    what=f"docker stack deploy {project}")
+
+
+def remove_services(names):
+    client = engine.client()
+    for name in names:
+        engine.call(f"remove service {name}", client.api.remove_service, name)
 
 
 def wait(project, timeout, expected=None, interval=1.0, stable=3.0):
     """Block until every service of `project` runs its desired replicas of its
     current spec; raise one line per failing service otherwise."""
-    client = engine.client()
     deadline = time.monotonic() + timeout
     progress = Progress()
     stable_ids = stable_since = None
@@ -124,7 +145,7 @@ def wait(project, timeout, expected=None, interval=1.0, stable=3.0):
             pending, running = {}, set()
             for service in services:
                 name = service["Spec"]["Name"]
-                state, detail, ids = _progress(client, service)
+                state, detail, ids = _progress(service)
                 running |= ids
                 progress.update({name: detail})
                 if state == "failed":
@@ -153,7 +174,7 @@ def wait(project, timeout, expected=None, interval=1.0, stable=3.0):
         progress.done()
 
 
-def _progress(client, service):
+def _progress(service):
     """('done' | 'waiting' | 'failed', what to show)."""
     spec = service["Spec"]
     update = service.get("UpdateStatus") or {}
@@ -162,8 +183,8 @@ def _progress(client, service):
                 set())
     mode = spec.get("Mode", {})
     one_shot = _one_shot(spec)
-    tasks = engine.call(f"list tasks of {spec['Name']}", client.api.tasks,
-                        filters={"service": service["ID"], "_up-to-date": "true"})
+    tasks = engine.get(f"list tasks of {spec['Name']}", "/tasks",
+                       filters={"service": service["ID"], "_up-to-date": "true"})
     live = [t for t in tasks if t.get("DesiredState") in ("running", "complete")]
     running_ids = {t["ID"] for t in live if t["Status"]["State"] == "running"}
     running = len(running_ids)
@@ -189,9 +210,10 @@ def _progress(client, service):
 def prune_configs(project, keep):
     """Remove configs and secrets of `project` that no current spec uses."""
     client = engine.client()
-    for kind, lister, remover in (("config", client.api.configs, client.api.remove_config),
-                                  ("secret", client.api.secrets, client.api.remove_secret)):
-        for item in engine.call(f"list {kind}s", lister, filters={"label": f"{NAMESPACE}={project}"}):
+    for kind, remover in (("config", client.api.remove_config),
+                          ("secret", client.api.remove_secret)):
+        for item in engine.get(f"list {kind}s", f"/{kind}s",
+                               filters={"label": f"{NAMESPACE}={project}"}):
             name = item["Spec"]["Name"]
             if name not in keep:
                 try:
@@ -205,9 +227,8 @@ def remove(project, timeout):
         return
     engine.run_cli(["stack", "rm", project], what=f"docker stack rm {project}")
     deadline = time.monotonic() + timeout
-    client = engine.client()
-    while _services(project) or engine.call("list networks", client.api.networks,
-                                            filters={"label": f"{NAMESPACE}={project}"}):
+    while _services(project) or engine.get("list networks", "/networks",
+                                           filters={"label": f"{NAMESPACE}={project}"}):
         if time.monotonic() > deadline:
             raise KargoError(f"stack {project} still has services or networks after {timeout:g}s")
         time.sleep(0.5)

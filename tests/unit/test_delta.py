@@ -1,0 +1,96 @@
+"""delta.py: which services a deploy sends, and the file it sends them in."""
+from kargo_tasks.compose import SPEC_LABEL
+from kargo_tasks.delta import changes, subset, summary
+
+P = "kargo-kano"
+DIGEST = "sha256:" + "a" * 64
+NEW_DIGEST = "sha256:" + "b" * 64
+
+
+def spec(label, image="reg:5000/web:1", **extra):
+    return {"image": image, "deploy": {"labels": {SPEC_LABEL: label}}, **extra}
+
+
+def service(name, label, version=7, image=f"reg:5000/web:1@{DIGEST}", sid=None):
+    return {"ID": sid or f"id-{name}", "Version": {"Index": version},
+            "Spec": {"Name": f"{P}_{name}", "Labels": {SPEC_LABEL: label},
+                     "TaskTemplate": {"ContainerSpec": {"Image": image}}}}
+
+
+def deployed(*services):
+    return {s["Spec"]["Name"]: s for s in services}
+
+
+def record(*services):
+    return {s["Spec"]["Name"]: [s["ID"], s["Version"]["Index"]] for s in services}
+
+
+def test_nothing_changed_sends_nothing():
+    web, db = service("web", "l1"), service("db", "l2")
+    doc = {"services": {"web": spec("l1"), "db": spec("l2")}}
+    assert changes(doc, P, deployed(web, db), record(web, db), {"reg:5000/web:1": DIGEST}) == ({}, [])
+
+
+def test_only_the_changed_service_is_sent():
+    web, db = service("web", "l1"), service("db", "l2")
+    doc = {"services": {"web": spec("l1-new"), "db": spec("l2")}}
+    assert changes(doc, P, deployed(web, db), record(web, db), {}) == ({"web": "changed"}, [])
+
+
+def test_new_and_removed_services():
+    web, old = service("web", "l1"), service("old", "l9")
+    doc = {"services": {"web": spec("l1"), "api": spec("l3")}}
+    send, remove = changes(doc, P, deployed(web, old), record(web, old), {})
+    assert send == {"api": "new"} and remove == [f"{P}_old"]
+
+
+def test_a_service_changed_outside_kargo_is_sent_again():
+    web = service("web", "l1", version=9)
+    doc = {"services": {"web": spec("l1")}}
+    saved = {f"{P}_web": ["id-web", 7]}
+    assert changes(doc, P, deployed(web), saved, {}) == ({"web": "changed outside kargo"}, [])
+    # never deployed by kargo (no record): the same
+    assert changes(doc, P, deployed(web), {}, {}) == ({"web": "changed outside kargo"}, [])
+    # re-created with another id
+    other = service("web", "l1", sid="id-2")
+    assert changes(doc, P, deployed(other), record(web), {})[0] == {"web": "changed outside kargo"}
+
+
+def test_a_rebuilt_image_sends_the_services_running_it_only():
+    web = service("web", "l1")
+    db = service("db", "l2", image=f"reg:5000/db:1@{DIGEST}")
+    doc = {"services": {"web": spec("l1"), "db": spec("l2", image="reg:5000/db:1")}}
+    digests = {"reg:5000/web:1": NEW_DIGEST, "reg:5000/db:1": DIGEST}
+    assert changes(doc, P, deployed(web, db), record(web, db), digests) == (
+        {"web": "image replaced"}, [])
+    # a registry that cannot say (None) changes nothing
+    digests = {"reg:5000/web:1": None, "reg:5000/db:1": None}
+    assert changes(doc, P, deployed(web, db), record(web, db), digests) == ({}, [])
+
+
+def test_subset_keeps_what_the_sent_services_use_and_marks_existing_configs_external():
+    doc = {
+        "version": "3.8",
+        "services": {
+            "web": spec("l1", configs=[{"source": "conf", "target": "/etc/web.conf"}],
+                        secrets=["pw"], networks=["back"]),
+            "db": spec("l2", configs=[{"source": "dbconf", "target": "/etc/db.conf"}]),
+        },
+        "networks": {"back": {"external": True, "name": "kargo-back"}},
+        "configs": {"conf": {"name": "kano_conf_111", "file": "/m/conf"},
+                    "dbconf": {"name": "kano_dbconf_222", "file": "/m/dbconf"}},
+        "secrets": {"pw": {"name": "kano_pw_333", "file": "/m/pw"}},
+    }
+    sent = subset(doc, ["web"], existing={"kano_conf_111", "kano_dbconf_222"})
+    assert list(sent["services"]) == ["web"]
+    assert sent["version"] == "3.8" and sent["networks"] == doc["networks"]
+    assert sent["configs"] == {"conf": {"external": True, "name": "kano_conf_111"}}
+    assert sent["secrets"] == {"pw": {"name": "kano_pw_333", "file": "/m/pw"}}  # new: created
+    assert doc["configs"]["conf"]["file"] == "/m/conf"  # the resolved document is untouched
+    assert "secrets" not in subset(doc, ["db"], existing=set())
+
+
+def test_summary_names_every_service_and_why():
+    assert summary({"web": "changed", "api": "new"}, [f"{P}_old"], P) == \
+        "web (changed), api (new), old (removed)"
+    assert summary({}, [], P) == "no service changed"
