@@ -46,6 +46,23 @@ def _patch_requests():
     requests.Session.send = timed_send
 
 
+def _patch_engine_get():
+    """kargo's own questions to the engine (engine.get, plain HTTP)."""
+    from kargo_tasks import engine
+    get = engine.get
+
+    def timed_get(what, path, **kw):
+        start = time.perf_counter()
+        try:
+            return get(what, path, **kw)
+        finally:
+            parts = path.split("/")[1:]
+            if parts and len(parts) > 2:
+                parts = [parts[0], "*"] + parts[-1:]
+            _record("http", f"GET /{'/'.join(parts)}", start)
+    engine.get = timed_get
+
+
 run = subprocess.run
 
 
@@ -95,6 +112,7 @@ if os.environ.get("KARGO_BENCH_NO_FSYNC"):
 # Imported here, not lazily as kargo does: the trace counts round trips and
 # their latency, not the import time (bench/profile.py measures that apart).
 _patch_requests()
+_patch_engine_get()
 
 
 def _dump():

@@ -1,13 +1,19 @@
 """The only place that talks to the Docker engine.
 
-docker-py (imported lazily, so `doit list` and `configure` never pay for it)
-for everything but `docker stack deploy`, which is the CLI's own compose
-implementation. Every failure becomes an EngineError carrying the command,
-the exit code and the engine's message.
+Questions (`get`: list services, inspect an image, ...) go over a plain HTTP
+connection to the engine's socket: a no-op run asks a few dozen of them, and
+docker-py would cost more to import (0.1 s) and per request than the run's
+own work. Changes go through docker-py (imported lazily, only by the actions
+that make them) or the docker CLI for `docker stack deploy`, the CLI's own
+compose implementation. Every failure becomes an EngineError carrying the
+command, the exit code and the engine's message.
 """
 import functools
+import json
 import os
 import subprocess
+import threading
+import urllib.parse
 
 from .errors import EngineError
 
@@ -16,6 +22,123 @@ NOT_RUNNING = "the Docker engine is not answering"
 
 def _where():
     return os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+
+
+class _UnixConnection:
+    """An http.client connection to a unix socket (made on first use)."""
+
+    def __new__(cls, path, timeout):
+        import http.client
+        import socket
+
+        class Connection(http.client.HTTPConnection):
+            def connect(self):
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                sock.settimeout(timeout)
+                sock.connect(path)
+                self.sock = sock
+        return Connection("localhost", timeout=timeout)
+
+
+_local = threading.local()
+
+
+def _connection():
+    """This thread's connection to the engine, or None when only docker-py
+    knows how to reach it (TLS, ssh://)."""
+    if not hasattr(_local, "conn"):
+        url = urllib.parse.urlsplit(_where())
+        if url.scheme == "unix":
+            _local.conn = _UnixConnection(url.path, 120)
+        elif url.scheme == "tcp" and not os.environ.get("DOCKER_TLS_VERIFY"):
+            import http.client
+            _local.conn = http.client.HTTPConnection(url.hostname, url.port or 2375, timeout=120)
+        else:
+            _local.conn = None
+    return _local.conn
+
+
+def _query(params):
+    """docker-py's encoding: filters as JSON lists, booleans as words."""
+    out = {}
+    for key, value in params.items():
+        if key == "filters":
+            value = json.dumps({k: v if isinstance(v, list) else [v] for k, v in value.items()})
+        elif isinstance(value, bool):
+            value = "true" if value else "false"
+        out[key] = value
+    return urllib.parse.urlencode(out)
+
+
+def get(what, path, *, missing=False, **params):
+    """GET `path` (e.g. "/services") from the engine; its JSON. With
+    `missing=True`, None when the engine answers 404."""
+    query = _query(params)
+    conn = _connection()
+    if conn is None:  # TLS or ssh: docker-py knows how
+        api = client().api
+        try:
+            return call(what, lambda: api._result(api._get(api._url(path), params=query), True))
+        except EngineError as err:
+            if missing and err.exit_code == 404:
+                return None
+            raise
+    try:
+        conn.request("GET", path + (f"?{query}" if query else ""))
+        response = conn.getresponse()
+        body = response.read()
+    except OSError as exc:
+        conn.close()
+        raise EngineError(f"{NOT_RUNNING} on {_where()}", command=what, stderr=str(exc),
+                          hint="start dockerd, e.g. bash scripts/engine-up")
+    if response.status == 404 and missing:
+        return None
+    if response.status >= 400:
+        try:
+            message = json.loads(body).get("message") or ""
+        except ValueError:
+            message = body.decode(errors="replace").strip()
+        raise EngineError(f"{what}: {message}", command=what, exit_code=response.status,
+                          stderr=message)
+    return json.loads(body)
+
+
+def parallel(func, items, workers=8):
+    """[func(item) for item in items], the engine asked concurrently: a
+    registry question takes the engine a round trip to the registry."""
+    items = list(items)
+    if len(items) < 2:
+        return [func(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(min(workers, len(items))) as pool:
+        return list(pool.map(func, items))
+
+
+def registry_digest(ref):
+    """The digest the registry of image `ref` has for it (what `docker stack
+    deploy` pins a service to), None when the registry cannot say."""
+    what = f"inspect {ref} in its registry"
+    try:
+        if _has_credentials():  # docker-py sends them (X-Registry-Auth)
+            found = call(what, client().api.inspect_distribution, ref)
+        else:
+            found = get(what, f"/distribution/{ref}/json")
+    except EngineError as err:
+        if err.exit_code is None:  # no engine at all: not the registry's answer
+            raise
+        return None
+    return found["Descriptor"]["digest"]
+
+
+@functools.lru_cache(maxsize=None)
+def _has_credentials():
+    folder = os.environ.get("DOCKER_CONFIG") or os.path.expanduser("~/.docker")
+    try:
+        with open(os.path.join(folder, "config.json"), encoding="utf-8") as f:
+            config = json.load(f)
+    except (OSError, ValueError):
+        return False
+    return bool(config.get("auths") or config.get("credsStore") or config.get("credHelpers"))
 
 
 @functools.lru_cache(maxsize=None)

@@ -1,15 +1,25 @@
 """Node labels from `<NODE>_LABELS="k=v k2=v2"` (node hostname upper-cased,
-`-` -> `_`). kargo records the keys it set in one label, so a key the
-operator removes from the environment is removed from the node, and labels
-set by anyone else are left alone."""
+`-` -> `_`). kargo records the keys it set in one label of the node, so a key
+the operator removes from the environment is removed from the node, and
+labels set by anyone else are left alone. The record is one per kargo root
+(`org.kargo.managed.<id of the root's path>`): node labels are cluster-wide,
+and two roots deploying to one cluster must not remove each other's."""
+import hashlib
 import re
 import sys
+from pathlib import Path
 
 from . import engine
 from .environment import prefix
 from .errors import ConfigError
 
-MANAGED = "org.kargo.managed"
+MANAGED_PREFIX = "org.kargo.managed"
+
+
+def managed_key(root):
+    """The label recording the keys the kargo root `root` set on a node."""
+    digest = hashlib.sha256(str(Path(root).resolve()).encode()).hexdigest()[:12]
+    return f"{MANAGED_PREFIX}.{digest}"
 LABELS_VAR = re.compile(r"^[A-Z0-9_]+_LABELS$")
 
 
@@ -37,43 +47,44 @@ def wanted(env, hostnames):
     return result, warnings
 
 
-def merged_labels(current, desired):
-    """The node's labels after applying `desired` (pure)."""
-    managed = set(filter(None, current.get(MANAGED, "").split(",")))
-    labels = {k: v for k, v in current.items() if k not in managed and k != MANAGED}
+def merged_labels(current, desired, managed):
+    """The node's labels after applying `desired`; `managed` is this root's
+    record label (pure)."""
+    mine = set(filter(None, current.get(managed, "").split(",")))
+    labels = {k: v for k, v in current.items() if k not in mine and k != managed}
     labels.update(desired)
     if desired:
-        labels[MANAGED] = ",".join(sorted(desired))
+        labels[managed] = ",".join(sorted(desired))
     return labels
 
 
 def _nodes():
-    client = engine.client()
-    return engine.call("list nodes", client.api.nodes)
+    return engine.get("list nodes", "/nodes")
 
 
-def _plan(env):
+def _plan(env, root):
+    managed = managed_key(root)
     nodes = _nodes()
     want, warnings = wanted(env, [n["Description"]["Hostname"] for n in nodes])
     changes = []
     for node in nodes:
         current = node["Spec"].get("Labels") or {}
-        new = merged_labels(current, want[node["Description"]["Hostname"]])
+        new = merged_labels(current, want[node["Description"]["Hostname"]], managed)
         if new != current:
             changes.append((node, new))
     return changes, warnings
 
 
-def applied(env):
+def applied(env, root):
     """doit `uptodate` callable body: every node has the labels it should."""
-    changes, warnings = _plan(env)
+    changes, warnings = _plan(env, root)
     # A variable that names no node is a typo to say on every run, until it
     # is fixed: an up-to-date task would never show it.
     return not changes and not warnings
 
 
-def apply(env):
-    changes, warnings = _plan(env)
+def apply(env, root):
+    changes, warnings = _plan(env, root)
     for line in warnings:
         # stderr: doit keeps an action's stdout to itself (verbosity 1)
         print(line, file=sys.stderr, flush=True)
@@ -83,4 +94,5 @@ def apply(env):
         host = node["Description"]["Hostname"]
         engine.call(f"update labels of node {host}", client.api.update_node,
                     node["ID"], node["Version"]["Index"], spec)
-        print(f"labels of {host}: {' '.join(sorted(k for k in labels if k != MANAGED))}")
+        shown = sorted(k for k in labels if not k.startswith(MANAGED_PREFIX))
+        print(f"labels of {host}: {' '.join(shown)}")

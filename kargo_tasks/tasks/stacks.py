@@ -109,10 +109,10 @@ def task_labels():
         return {"actions": [failing(project.error)], "doc": "apply <NODE>_LABELS to Swarm nodes"}
     return {
         "doc": "apply <NODE>_LABELS to the Swarm nodes",
-        "actions": [guarded(apply, project.env)],
+        "actions": [guarded(apply, project.env, project.layout.root)],
         # the first engine call of a deploy: the whole merged configuration,
         # every stack file included, is valid before it
         "task_dep": ["_configure"] + [f"_stack:{name}" for name in project.catalog.stacks],
-        "uptodate": [engine_check(lambda: applied(project.env),
+        "uptodate": [engine_check(lambda: applied(project.env, project.layout.root),
                                   "node labels differ from <NODE>_LABELS")],
     }
