@@ -1,25 +1,22 @@
 """A 3-node Swarm on this machine (`scripts/swarm-nodes`) and a kargo root
 deploying one stack onto it.
 
-`cluster` (module scope) runs `scripts/swarm-nodes up --own-manager` before
-the module and `down` after it: the workers kt-w1 (10.213.0.11) and kt-w2
-(10.213.0.12) and the manager kt-m (10.213.0.10) are dockerds in network
-namespaces on the bridge kargo-br0, and the host's swarm is not touched.
+`cluster` (module scope) runs `scripts/swarm-nodes up` before the module and
+`down` after it: the host's dockerd (its swarm advertising on 10.213.0.1, as
+`scripts/engine-up` sets it up) is the manager, and the workers kt-w1
+(10.213.0.11) and kt-w2 (10.213.0.12) are dockerds in network namespaces on
+the bridge kargo-br0.
 
-With KARGO_TEST_HOST_MANAGER=1 the host's dockerd is the manager instead
-(its swarm must advertise on 10.213.0.1). The workers then belong to the
-host's swarm, and so does everything else that runs on it meanwhile:
-- any other kargo root deploying there (the other engine tests, bench/)
-  runs its `labels` task over every node of the swarm, kt-w1 and kt-w2
-  included, and removes the kargo-managed labels its environment does not
-  name: this module's labels are gone, its tasks are rejected ("assigned
-  node no longer meets constraints") and stay pending;
-- services without constraints (bench/'s P5 deploys 50 stacks x 4
-  services) spread onto kt-w1 and kt-w2, pulling through the registry
-  forward; a killed worker sends all of its share to the other one at once.
-Alone on the host's swarm, this module passes with either manager; run the
-host-manager variant only when nothing else deploys there. A wait that
-times out says which of the two it saw (`MultiEnv.interference`).
+The workers then belong to the host's swarm, and so does everything else
+that deploys there meanwhile: services without constraints (bench/'s P5: 50
+stacks x 4 services) spread onto kt-w1 and kt-w2, and a killed worker sends
+all of its share to the other one at once, which can keep this module's task
+waiting past its timeouts. Run it when nothing else deploys on the host's
+swarm (as .ci/run does), or with KARGO_TEST_OWN_MANAGER=1: the manager is
+then a third namespaced dockerd, kt-m (10.213.0.10), with a swarm of its own
+that nothing else uses. A wait that times out says what else it saw on the
+workers (`MultiEnv.interference`). (Other kargo roots' `labels` runs no
+longer interfere: each root records and removes only its own node labels.)
 
 `multienv` is one test's kargo root: stack `<unique name>-m`, services from
 compose files the test names, every name derived from `unique_name`; kargo
@@ -43,7 +40,6 @@ SCRIPT = REPO / "scripts" / "swarm-nodes"
 WORKERS = ("kt-w1", "kt-w2")
 NAMESPACE = "com.docker.stack.namespace"
 SERVICE_LABEL = "com.docker.swarm.service.name"
-MANAGED = "org.kargo.managed"
 DEPLOY_TIMEOUT = 60
 
 SERVICE_YML = """
@@ -193,7 +189,7 @@ def _zombie(pid):
 def cluster(busybox_image):
     """Manager + kt-w1 + kt-w2 for the module; `down` in the finalizer.
     (busybox_image first: the workers pull it from the registry.)"""
-    up_args = ["up"] if os.environ.get("KARGO_TEST_HOST_MANAGER") else ["up", "--own-manager"]
+    up_args = ["up", "--own-manager"] if os.environ.get("KARGO_TEST_OWN_MANAGER") else ["up"]
     proc = swarm_nodes(*up_args)
     if proc.returncode != 0:
         down = swarm_nodes("down")

@@ -9,7 +9,9 @@ worker daemons themselves (which one runs the container).
 """
 import pytest
 
-from multinode_fixtures import (MANAGED, SERVICE_LABEL, WORKERS, cluster,  # noqa: F401
+from kargo_tasks.labels import managed_key
+
+from multinode_fixtures import (SERVICE_LABEL, WORKERS, cluster,  # noqa: F401
                                 multienv, wait_for)
 
 pytestmark = pytest.mark.slow
@@ -45,8 +47,9 @@ def test_node_labels_and_constraints_place_services_on_the_labelled_worker(multi
     tasks = ran(proc)
     assert "labels" in tasks and tasks.index("labels") < tasks.index(f"deploy:{env.stack}")
     # the labels, on the nodes of those hostnames only
-    assert cluster.labels("kt-w1") == {key: "db", MANAGED: key}
-    assert cluster.labels("kt-w2") == {key: "web", zone: "b", MANAGED: ",".join(sorted([key, zone]))}
+    managed = managed_key(env.kargo.root)  # this root's record of the keys it set
+    assert cluster.labels("kt-w1") == {key: "db", managed: key}
+    assert cluster.labels("kt-w2") == {key: "web", zone: "b", managed: ",".join(sorted([key, zone]))}
     assert key not in (cluster.manager()["Spec"].get("Labels") or {})
     assert f"node.labels.{key}==db" in \
         env.client.api.inspect_service(db)["Spec"]["TaskTemplate"]["Placement"]["Constraints"]
