@@ -27,6 +27,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import run as bench  # noqa: E402
 
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # as run.py: Python caches bytecode by default
+
 TRACE = HERE / "_trace.py"
 
 

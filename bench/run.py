@@ -983,6 +983,10 @@ def main(argv=None):
                     help="remove every kargo-bench-* stack/config/network and kargo-bench/ image, then exit")
     args = ap.parse_args(argv)
     args.cases = {c.strip().upper() for c in args.cases.split(",") if c.strip()}
+    # Python's default is to cache compiled modules; a shell that turned it
+    # off would make every kargo run compile kargo_tasks again (~25 ms),
+    # while the floor's `import doit` reads the cached files pip installed.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     if args.cleanup_all:
         errors = Cleaner(None).run()
         print("\n".join(errors) or "clean")

@@ -12,9 +12,9 @@ import functools
 import json
 import os
 import subprocess
-import threading
 import urllib.parse
 
+from . import wire
 from .errors import EngineError
 
 NOT_RUNNING = "the Docker engine is not answering"
@@ -24,38 +24,16 @@ def _where():
     return os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
 
 
-class _UnixConnection:
-    """An http.client connection to a unix socket (made on first use)."""
-
-    def __new__(cls, path, timeout):
-        import http.client
-        import socket
-
-        class Connection(http.client.HTTPConnection):
-            def connect(self):
-                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                sock.settimeout(timeout)
-                sock.connect(path)
-                self.sock = sock
-        return Connection("localhost", timeout=timeout)
-
-
-_local = threading.local()
-
-
+@functools.lru_cache(maxsize=None)
 def _connection():
-    """This thread's connection to the engine, or None when only docker-py
-    knows how to reach it (TLS, ssh://)."""
-    if not hasattr(_local, "conn"):
-        url = urllib.parse.urlsplit(_where())
-        if url.scheme == "unix":
-            _local.conn = _UnixConnection(url.path, 120)
-        elif url.scheme == "tcp" and not os.environ.get("DOCKER_TLS_VERIFY"):
-            import http.client
-            _local.conn = http.client.HTTPConnection(url.hostname, url.port or 2375, timeout=120)
-        else:
-            _local.conn = None
-    return _local.conn
+    """The connection to the engine, or None when only docker-py knows how to
+    reach it (TLS, ssh://)."""
+    url = urllib.parse.urlsplit(_where())
+    if url.scheme == "unix":
+        return wire.unix(url.path, 120)
+    if url.scheme == "tcp" and not os.environ.get("DOCKER_TLS_VERIFY"):
+        return wire.tcp(url.hostname, url.port or 2375, 120)
+    return None
 
 
 def _query(params):
@@ -84,9 +62,8 @@ def get(what, path, *, missing=False, **params):
                 return None
             raise
     try:
-        conn.request("GET", path + (f"?{query}" if query else ""))
-        response = conn.getresponse()
-        body = response.read()
+        response = conn.request("GET", path + (f"?{query}" if query else ""))
+        body = response.body
     except OSError as exc:
         conn.close()
         raise EngineError(f"{NOT_RUNNING} on {_where()}", command=what, stderr=str(exc),
@@ -103,20 +80,41 @@ def get(what, path, *, missing=False, **params):
     return json.loads(body)
 
 
-def parallel(func, items, workers=8):
-    """[func(item) for item in items], the engine asked concurrently: a
-    registry question takes the engine a round trip to the registry."""
-    items = list(items)
-    if len(items) < 2:
-        return [func(item) for item in items]
-    from concurrent.futures import ThreadPoolExecutor
-    with ThreadPoolExecutor(min(workers, len(items))) as pool:
-        return list(pool.map(func, items))
+# What the engine accepts when it resolves a tag: the registry then answers
+# with the manifest it stores, whose digest is the one the engine reports.
+MANIFEST_TYPES = ", ".join([
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.oci.image.manifest.v1+json",
+])
+LOOPBACK = {"localhost", "127.0.0.1", "[::1]"}
+
+
+def _loopback_manifest(ref):
+    """(host:port, repository, tag) when `ref`'s registry is on this machine's
+    loopback, which the engine always reaches over plain HTTP; else None."""
+    if "@" in ref or "/" not in ref:
+        return None
+    host, rest = ref.split("/", 1)
+    if host.rsplit(":", 1)[0] not in LOOPBACK:
+        return None
+    repo, _, tag = rest.rpartition(":") if ":" in rest else (rest, "", "latest")
+    return host, repo, tag
 
 
 def registry_digest(ref):
     """The digest the registry of image `ref` has for it (what `docker stack
-    deploy` pins a service to), None when the registry cannot say."""
+    deploy` pins a service to), None when the registry cannot say.
+
+    A registry on the loopback (the default, KARGO_REGISTRY=127.0.0.1:5000) is
+    asked directly: one HEAD costs ~1 ms, the engine's distribution endpoint
+    ~6 ms per image, and a no-op run asks it for every image."""
+    direct = _loopback_manifest(ref)
+    if direct:
+        found = _head_manifest(*direct)
+        if found is not False:
+            return found
     what = f"inspect {ref} in its registry"
     try:
         if _has_credentials():  # docker-py sends them (X-Registry-Auth)
@@ -128,6 +126,25 @@ def registry_digest(ref):
             raise
         return None
     return found["Descriptor"]["digest"]
+
+
+@functools.lru_cache(maxsize=None)
+def _registry_connection(host):
+    name, _, port = host.rpartition(":") if host.count(":") == 1 or "]:" in host else (host, "", "")
+    return wire.tcp(name.strip("[]"), int(port or 80), 10)
+
+
+def _head_manifest(host, repo, tag):
+    """The Docker-Content-Digest of the manifest, None when the registry has
+    none, False when it cannot say so plainly (down, auth): ask the engine."""
+    try:
+        response = _registry_connection(host).request(
+            "HEAD", f"/v2/{repo}/manifests/{tag}", {"Accept": MANIFEST_TYPES})
+    except OSError:
+        return False
+    if response.status == 404:
+        return None
+    return (response.status == 200 and response.headers.get("docker-content-digest")) or False
 
 
 @functools.lru_cache(maxsize=None)

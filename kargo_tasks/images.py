@@ -184,7 +184,6 @@ def build_image(project, image, key_of):
     args, reads = build_args(image, dockerfile.read_text(encoding="utf-8"), env)
     ref = reference(env, image.prefix)
     reads |= {f"{image.prefix}_IMAGE", f"{image.prefix}_TAG"}
-    _STATES.pop(ref, None)
     image_id = build(context, ref, args, image.name)
     digest = push(ref) if has_registry(ref) else None
     return {"image": image_id, "digest": digest, "env": env.digests(reads, key_of())}
@@ -197,31 +196,11 @@ def import_image(project, name, key_of):
     if not source:
         raise KargoError(f"set {var} to a docker save tar or a rootfs tarball (path or URL)")
     ref = reference(env, prefix(name))
-    _STATES.pop(ref, None)
     image_id = import_archive(source, ref)
     digest = push(ref) if has_registry(ref) else None
     names = [var, f"{prefix(name)}_IMAGE", f"{prefix(name)}_TAG"]
     return {"image": image_id, "digest": digest, "env": env.digests(names, key_of()),
             "archive": fingerprints([source]) if not re.match(r"https?://", source) else {}}
-
-
-# state() of the catalog's images, asked for all of them at once the first
-# time one is checked: the registry questions then take one round trip's time
-# instead of one per image. An action that makes an image forgets its entry.
-_STATES = {}
-
-
-def _checked_state(project, ref):
-    if ref not in _STATES:
-        refs = {ref}
-        for image in project.catalog.images.values():
-            try:
-                refs.add(reference(project.env, image.prefix))
-            except KargoError:
-                pass  # its own check says so
-        refs = sorted(refs - set(_STATES))
-        _STATES.update(zip(refs, engine.parallel(state, refs)))
-    return _STATES[ref]
 
 
 def current(project, image_prefix, key_of):
@@ -237,7 +216,7 @@ def current(project, image_prefix, key_of):
             return changed
         try:
             ref = reference(project.env, image_prefix)
-            local, remote = _checked_state(project, ref)
+            local, remote = state(ref)
         except KargoError as err:
             return [f"cannot check the image: {err}"]
         if local != values.get("image"):

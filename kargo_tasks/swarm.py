@@ -116,7 +116,7 @@ def existing_configs(project):
 def image_digests(refs):
     """{reference: the registry's digest for it, or None when the registry
     cannot say}: what `docker stack deploy` would pin each service to."""
-    return dict(zip(refs, engine.parallel(engine.registry_digest, refs)))
+    return {ref: engine.registry_digest(ref) for ref in refs}
 
 
 def deploy(project, stack_file):

@@ -114,6 +114,22 @@ def test_image_removed_out_of_band_is_rebuilt(images):
     assert images.run("build").stdout == ""
 
 
+def test_image_deleted_from_its_registry_is_pushed_again(images):
+    images.write_root()
+    images.run("build")
+    digest_b = images.registry.digest(images.path(images.b), "1")
+    assert images.registry.delete_repo(images.path(images.a)) == []
+    assert images.registry.digest(images.path(images.a), "1") is None
+    plan = images.run("plan", "build", check=False)
+    assert f"image {images.ref(images.a)} is missing from its registry or differs there" \
+        in plan.stdout, plan.stdout
+    proc = images.run("build")
+    assert images.ran(proc, f"build:{images.a}") and f"build:{images.b}" not in proc.stdout
+    assert images.registry.digest(images.path(images.a), "1")
+    assert images.registry.digest(images.path(images.b), "1") == digest_b
+    assert images.run("build").stdout == ""
+
+
 def test_failing_build_keeps_previous_image_and_tag(images):
     images.write_root()
     images.run("build")

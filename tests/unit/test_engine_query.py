@@ -14,3 +14,13 @@ def test_filters_are_json_lists_and_booleans_words():
 
 def test_no_params_no_query():
     assert _query({}) == ""
+
+
+def test_only_loopback_registries_are_asked_directly():
+    from kargo_tasks.engine import _loopback_manifest
+    assert _loopback_manifest("127.0.0.1:5000/kargo/mapserver:8.0.0") == (
+        "127.0.0.1:5000", "kargo/mapserver", "8.0.0")
+    assert _loopback_manifest("localhost:5000/a/b") == ("localhost:5000", "a/b", "latest")
+    for ref in ("registry.example.com/a:1", "busybox:1", "kalisio/kano:dev",
+                "127.0.0.1:5000/a@sha256:" + "0" * 64, "10.0.0.1:5000/a:1"):
+        assert _loopback_manifest(ref) is None, ref
