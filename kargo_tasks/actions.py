@@ -3,6 +3,7 @@
 doit prints a traceback for an exception raised by a python-action but only
 the message of a `TaskFailed` it returns; KARGO_DEBUG=1 keeps the traceback.
 """
+import gc
 import inspect
 import os
 
@@ -23,16 +24,30 @@ def guarded(func, *args):
     The wrapper shows doit the parameters of `func` after `args`, so doit
     still passes task params (`--workspace`) and `targets` by name."""
     def action(**kwargs):
+        gc.enable()  # off while doit loads and checks tasks (config.py)
         try:
             return func(*args, **kwargs)
         except KargoError as err:
             if os.environ.get("KARGO_DEBUG"):
                 raise
             return _task_failed(err)
-    params = list(inspect.signature(func).parameters.values())[len(args):]
-    action.__signature__ = inspect.Signature(params)
+    action.__signature__ = _signature_after(func, len(args))
     action.__name__ = getattr(func, "__name__", "action")
     return action
+
+
+_SIGNATURES = {}
+
+
+def _signature_after(func, skipped):
+    """inspect.Signature of `func` without its first `skipped` parameters,
+    computed once per function: a configure run makes thousands of actions
+    of the same one."""
+    key = (func, skipped)
+    if key not in _SIGNATURES:
+        params = list(inspect.signature(func).parameters.values())[skipped:]
+        _SIGNATURES[key] = inspect.Signature(params)
+    return _SIGNATURES[key]
 
 
 def _task_failed(err):
@@ -61,4 +76,11 @@ def checker(name, why):
         return not why(values)
     check.__name__ = name
     check.explain = why
+    # doit inspects every uptodate callable of every task on every run
+    check.__signature__ = _CHECK_SIGNATURE
     return check
+
+
+_CHECK_SIGNATURE = inspect.Signature([
+    inspect.Parameter("task", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+    inspect.Parameter("values", inspect.Parameter.POSITIONAL_OR_KEYWORD)])

@@ -9,7 +9,7 @@ import os
 
 from . import templates
 from .actions import checker
-from .files import PLAIN_FILE, SECRET_FILE, write_if_changed
+from .files import PLAIN_FILE, SECRET_FILE, forget_folders, write_if_changed
 from .merge import RESERVED
 
 
@@ -26,8 +26,8 @@ def write_output(project, out, source, key_of):
     the written file's stamp, and the variables read with their digest."""
     data, reads = templates.render(source, out, project.env)
     target = project.layout.merged / out
-    write_if_changed(target, data, output_mode(source))
-    values = {"stamp": stamp(target)}
+    write_if_changed(target, data, output_mode(source), durable=False)  # see files.py
+    values = {"stamp": stamp(target), "source": [str(source.path), source.kind]}
     if reads:
         values["env"] = project.env.digests(reads, key_of())
     return values
@@ -47,6 +47,8 @@ def unchanged(project, source, target, key_of):
     variables the last run read still have the same values. Its `explain`
     says why not (names, never values) for `doit plan`."""
     def why(values):
+        if values.get("source") != [str(source.path), source.kind]:
+            return [f"its source is now {source.path} ({source.kind})"]
         now = stamp(target)
         if now is None:
             return ["the merged file is missing"]
@@ -85,3 +87,4 @@ def prune(project, keep):
     for top, dirs, files in os.walk(root, topdown=False):
         if top != str(root) and not os.listdir(top):
             os.rmdir(top)
+    forget_folders()  # ensure_dir must look again

@@ -88,10 +88,12 @@ def test_config_file_change_rolls_only_the_service_using_it(stackenv):
     assert after[web][1] > before[web][1] and after[web][2] != before[web][2]
     assert running_tasks(env, web).isdisjoint(tasks[web])
     assert _read_in_container(env, web, "/etc/web.conf") == b"level = 2\n"
-    # cache shares the stack: `docker stack deploy` re-sends its (identical)
-    # spec, which the engine counts as a version, but it does not roll
+    # cache shares the stack but did not change: it is not sent at all (no
+    # new version, no event), and the deploy says what it sent and why
+    assert after[cache] == before[cache]
     assert running_tasks(env, cache) == tasks[cache]
-    assert not [e for e in events if e[1] == cache and "updatestate.new" in e[2]]
+    assert not [e for e in events if e[1] == cache]
+    assert f"deploy {env.a}: web (changed)" in proc.stdout, proc.stdout
     assert [e for e in events if e[1] == web and e[2].get("updatestate.new") == "updating"]
     # the other stack is not touched at all
     assert after[worker] == before[worker]
