@@ -60,7 +60,8 @@ def state(ref):
 def build(context, ref, args, label):
     """Build `context`; on success tag it `ref`; returns the image id."""
     client = engine.client()
-    print(f"build {ref}", flush=True)
+    tag = ref.rpartition(":")[2] if ":" in ref.rpartition("/")[2] else "latest"
+    print(f"build {label} {tag} ({ref})", flush=True)
     log, image_id = [], None
     stream = engine.call(f"build {ref}", client.api.build, path=str(context), buildargs=args,
                          decode=True, rm=True, forcerm=True, pull=False,

@@ -27,7 +27,7 @@ def test_build_builds_tags_and_pushes_both_images(images):
     for image in (images.a, images.b):
         ref = images.ref(image)
         assert images.ran(proc, f"build:{image}"), proc.stdout
-        assert f"build {ref}\n" in proc.stdout
+        assert f"build {image} 1 ({ref})\n" in proc.stdout
         assert f"push {ref}\n" in proc.stdout
         assert images.image_id(ref)
         assert images.registry.tags(images.path(image)) == ["1"]
