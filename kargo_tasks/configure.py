@@ -13,10 +13,12 @@ from .files import PLAIN_FILE, SECRET_FILE, forget_folders, write_if_changed
 from .merge import RESERVED
 
 
-def output_mode(source):
-    """Rendered files may hold environment values: owner-only. Copies keep the
-    operator's mode (execute bits matter for hooks and build contexts)."""
-    if source.kind != "copy":
+def output_mode(source, out):
+    """Rendered files may hold environment values, and files under secrets/
+    are secrets whatever their mode in the workspace: owner-only. Other copies
+    keep the operator's mode (execute bits matter for hooks and build
+    contexts)."""
+    if source.kind != "copy" or out.startswith("secrets/"):
         return SECRET_FILE
     return source.path.stat().st_mode & 0o755 or PLAIN_FILE
 
@@ -26,7 +28,7 @@ def write_output(project, out, source, key_of):
     the written file's stamp, and the variables read with their digest."""
     data, reads = templates.render(source, out, project.env)
     target = project.layout.merged / out
-    write_if_changed(target, data, output_mode(source), durable=False)  # see files.py
+    write_if_changed(target, data, output_mode(source, out), durable=False)  # see files.py
     values = {"stamp": stamp(target), "source": [str(source.path), source.kind]}
     if reads:
         values["env"] = project.env.digests(reads, key_of())
@@ -42,7 +44,7 @@ def stamp(path):
     return [st.st_ino, st.st_size, st.st_mtime_ns, st.st_mode]
 
 
-def unchanged(project, source, target, key_of):
+def unchanged(project, out, source, target, key_of):
     """doit `uptodate` callable: the output is as kargo wrote it, and the
     variables the last run read still have the same values. Its `explain`
     says why not (names, never values) for `doit plan`."""
@@ -54,7 +56,7 @@ def unchanged(project, source, target, key_of):
             return ["the merged file is missing"]
         if values.get("stamp") != now:
             return ["the merged file was changed outside kargo"]
-        if now[3] & 0o777 != output_mode(source):
+        if now[3] & 0o777 != output_mode(source, out):
             # doit compares content only: a chmod of the source shows here
             return [f"the mode of {source.path} changed"]
         return [f"variable {name} changed"

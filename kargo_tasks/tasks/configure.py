@@ -37,7 +37,7 @@ def task__configure():
             # one check (the source, the output's stamp and mode, the
             # variables read): doit inspects each uptodate callable of each
             # of these thousands of tasks
-            "uptodate": [unchanged(project, source, target, key_of)],
+            "uptodate": [unchanged(project, out, source, target, key_of)],
             "clean": True,
         }
     keep = frozenset(project.plan)

@@ -87,6 +87,13 @@ def test_copies_keep_the_operators_mode(kargo):
     assert stat.S_IMODE((kargo.merged / "configs/front/secret.key").stat().st_mode) == 0o600
 
 
+def test_files_under_secrets_are_owner_only_whatever_their_mode(kargo):
+    write(kargo.workspace / "secrets/token.txt", "t0ken\n", mode=0o644)
+    kargo.run("configure")
+    assert stat.S_IMODE((kargo.merged / "secrets/token.txt").stat().st_mode) == 0o600
+    assert kargo.run("configure").stdout == ""  # and that is not drift
+
+
 def test_generated_file_replaces_a_symlink_instead_of_following_it(kargo, tmp_path):
     kargo.run("configure")
     victim = write(tmp_path / "victim.txt", "untouched\n")
