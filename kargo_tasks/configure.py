@@ -50,7 +50,7 @@ def unchanged(project, out, source, target, key_of):
     says why not (names, never values) for `doit plan`."""
     def why(values):
         if values.get("source") != [str(source.path), source.kind]:
-            return [f"its source is now {source.path} ({source.kind})"]
+            return [f"now made from {project.relative(source.path)}"]
         now = stamp(target)
         if now is None:
             return ["the merged file is missing"]

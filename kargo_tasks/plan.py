@@ -32,20 +32,6 @@ def order(tasks, selected):
     return result
 
 
-def relative(path, project):
-    """`path` as the operator knows it: in the workspace, defaults or repo."""
-    from pathlib import Path
-    for base, name in ((project.workspace, "workspace"), (project.layout.root, None)):
-        if base is None:
-            continue
-        try:
-            rel = Path(path).relative_to(base)
-        except ValueError:
-            continue
-        return f"{rel} ({name})" if name else str(rel)
-    return str(path)
-
-
 def explain(task, status, dep_manager, project):
     """Lines saying why `task` would run."""
     lines = []
@@ -58,7 +44,7 @@ def explain(task, status, dep_manager, project):
             lines.append(f"{utd.dep_name} changed what it made")
         elif type(utd).__name__ == "config_changed":
             source = utd.config.get("source") if isinstance(utd.config, dict) else None
-            lines.append(f"now made from {relative(source, project)}" if source
+            lines.append(f"now made from {project.relative(source)}" if source
                          else "its configuration changed")
         elif utd is False:
             lines.append("always runs")
@@ -66,13 +52,13 @@ def explain(task, status, dep_manager, project):
             lines.append(f"{getattr(utd, '__name__', 'a check')} says stale")
     for key, text in (("changed_file_dep", "changed"), ("added_file_dep", "is a new input"),
                       ("removed_file_dep", "is no longer an input")):
-        lines.extend(f"{relative(path, project)} {text}" for path in reasons.get(key, ()))
+        lines.extend(f"{project.relative(path)} {text}" for path in reasons.get(key, ()))
     for path in reasons.get("missing_target", ()):
-        lines.append(f"{relative(path, project)} is missing")
+        lines.append(f"{project.relative(path)} is missing")
     if reasons.get("has_no_dependencies"):
         lines.append("always runs")
     for path in reasons.get("missing_file_dep", ()):
-        lines.append(f"{relative(path, project)} does not exist yet")
+        lines.append(f"{project.relative(path)} does not exist yet")
     if not lines:
         lines.append("an input is remade first")
     return lines

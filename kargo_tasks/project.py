@@ -26,6 +26,19 @@ class Project:
     catalog: catalog_mod.Catalog = None
     error: KargoError = None
 
+    def relative(self, path):
+        """`path` as the operator knows it: in the workspace, defaults or repo."""
+        from pathlib import Path
+        for base, name in ((self.workspace, "workspace"), (self.layout.root, None)):
+            if base is None:
+                continue
+            try:
+                rel = Path(path).relative_to(base)
+            except ValueError:
+                continue
+            return f"{rel} ({name})" if name else str(rel)
+        return str(path)
+
     def require(self):
         """Raise the load error, or the lack of a workspace."""
         if self.error:
