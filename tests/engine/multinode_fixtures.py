@@ -320,15 +320,20 @@ class MultiEnv:
                 wait_for(self.gone, f"stack {self.project} removed", timeout=60)
         except BaseException as exc:  # noqa: B036 - keep cleaning
             errors.append(f"stack: {exc}")
-        for kind, lister, remover in (
-                ("config", self.client.api.configs, self.client.api.remove_config),
-                ("network", self.client.api.networks, self.client.api.remove_network)):
-            for item in lister(filters={"name": self.name}):
-                name = item.get("Name") or item["Spec"]["Name"]
-                if name.startswith(self.name):
-                    error = retry(lambda: remover(item.get("Id") or item["ID"]), timeout=30)
-                    if error:
-                        errors.append(f"{kind} {name}: {error}")
+        # the engine's name filter matches a config by its prefix but a swarm
+        # network only by its whole name: ask for each network by name
+        found = [("config", item["Spec"]["Name"], item["ID"], self.client.api.remove_config)
+                 for item in self.client.api.configs(filters={"name": self.name})]
+        for net in (self.back, f"{self.name}-front"):
+            found += [("network", item["Name"], item["Id"], self.client.api.remove_network)
+                      for item in self.client.api.networks(filters={"name": net})]
+        for kind, name, ident, remover in found:
+            if name.startswith(self.name):
+                error = retry(lambda: remover(ident), timeout=30)
+                if error:
+                    errors.append(f"{kind} {name}: {error}")
+        if self.client.api.networks(filters={"name": self.back}):
+            errors.append(f"network {self.back} is still there")
         try:
             self.cluster.reset_workers()
         except Exception as exc:
