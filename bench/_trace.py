@@ -79,31 +79,19 @@ def timed_run(args, *a, **kw):
 
 subprocess.run = timed_run
 
-_sleep = time.sleep
+def _timed(func, kind, what):
+    """`func`, recording each call's duration as (kind, what)."""
+    def timed(*args, **kw):
+        start = time.perf_counter()
+        try:
+            return func(*args, **kw)
+        finally:
+            _record(kind, what, start)
+    return timed
 
 
-def timed_sleep(seconds):
-    start = time.perf_counter()
-    try:
-        return _sleep(seconds)
-    finally:
-        _record("sleep", "time.sleep", start)
-
-
-time.sleep = timed_sleep
-
-fsync = os.fsync
-
-
-def timed_fsync(fd):
-    start = time.perf_counter()
-    try:
-        return fsync(fd)
-    finally:
-        _record("fsync", "os.fsync", start)
-
-
-os.fsync = timed_fsync
+time.sleep = _timed(time.sleep, "sleep", "time.sleep")
+os.fsync = _timed(os.fsync, "fsync", "os.fsync")
 if os.environ.get("KARGO_BENCH_NO_FSYNC"):
     # what-if: the cost of one fsync per written file (bench/profile.py)
     os.fsync = lambda fd: _record("fsync", "skipped", time.perf_counter())

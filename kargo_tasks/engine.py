@@ -130,8 +130,8 @@ def registry_digest(ref):
 
 @functools.lru_cache(maxsize=None)
 def _registry_connection(host):
-    name, _, port = host.rpartition(":") if host.count(":") == 1 or "]:" in host else (host, "", "")
-    return wire.tcp(name.strip("[]"), int(port or 80), 10)
+    url = urllib.parse.urlsplit(f"//{host}")
+    return wire.tcp(url.hostname, url.port or 80, 10)
 
 
 def _head_manifest(host, repo, tag):

@@ -77,10 +77,7 @@ def deploy_stack(project, stack):
 def _send(project, stack, doc):
     """Send the engine the services that differ from what runs (delta.py)."""
     deployed = swarm.deployed(stack.project)
-    try:
-        record = json.loads(_cluster_record(project, stack).read_text()).get("cluster") or {}
-    except (OSError, ValueError):
-        record = {}
+    record = (_read_record(project, stack) or {}).get("cluster") or {}
     refs = {spec.get("image") for spec in doc["services"].values()} - {None}
     send, remove = delta.changes(doc, stack.project, deployed, record,
                                  swarm.image_digests(sorted(refs)) if deployed else {})
@@ -100,6 +97,14 @@ def _send(project, stack, doc):
 
 def _cluster_record(project, stack):
     return project.layout.state / "clusters" / f"{stack.name}.json"
+
+
+def _read_record(project, stack):
+    """What kargo's last deploy of `stack` recorded, or None."""
+    try:
+        return json.loads(_cluster_record(project, stack).read_text())
+    except (OSError, ValueError):
+        return None
 
 
 NODE_LABEL = re.compile(r"^\s*node\.labels\.([A-Za-z0-9_.-]+)\s*(==|!=)")
@@ -125,9 +130,8 @@ def _external_networks(doc):
 def cluster_unchanged(project, stack):
     """doit `uptodate` callable: the stack still runs what kargo deployed."""
     def why(_values=None):
-        try:
-            values = json.loads(_cluster_record(project, stack).read_text())
-        except (OSError, ValueError):
+        values = _read_record(project, stack)
+        if values is None:
             return ["never deployed by kargo"]
         saved = values.get("cluster") or {}
         try:
