@@ -9,18 +9,14 @@ hashes that can be stored in the doit database without revealing them.
 """
 import hashlib
 import hmac
-import io
 import json
 import os
 import re
 from dataclasses import dataclass
 
-from dotenv.parser import parse_stream
-
+from . import dotenv
 from .errors import ConfigError
 from .interpolate import substitute
-
-BOM = "\ufeff"
 
 
 @dataclass(frozen=True)
@@ -38,48 +34,13 @@ def parse_env_file(path):
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", where=str(path))
     try:
-        # Same newline handling as read_text: \r\n and \r count as \n.
-        text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})",
                           where=f"{path}:{line}")
-    if text.startswith(BOM):
-        raise ConfigError("starts with a byte order mark; save it as UTF-8 without BOM",
-                          where=f"{path}:1")
-    entries, seen = [], {}
-    for binding in parse_stream(io.StringIO(text)):
-        # A binding's text starts with the blank lines before it, and so
-        # does its line number: skip them to name the line of the variable.
-        string = binding.original.string
-        line = binding.original.line + string[: len(string) - len(string.lstrip())].count("\n")
-        where = f"{path}:{line}"
-        if binding.error:
-            first = binding.original.string.strip().splitlines()[0][:40] if binding.original.string.strip() else ""
-            raise ConfigError(f"cannot parse this line (expected NAME=value): {_name_only(first)}",
-                              where=where)
-        if binding.key is None:
-            continue  # blank line or comment
-        if binding.key in seen:
-            raise ConfigError(f"{binding.key} is already set on line {seen[binding.key]}",
-                              where=where)
-        seen[binding.key] = line
-        literal = _single_quoted(binding.original.string, binding.key)
-        entries.append(Entry(binding.key, binding.value or "", literal, where))
-    return entries
-
-
-def _name_only(text):
-    # Never echo a value in an error: keep at most what precedes "=". A line
-    # without "=" may be nothing but a value (a pasted password): echo none of it.
-    if "=" not in text:
-        return "no = on this line"
-    return text.split("=", 1)[0].strip() + "=…"
-
-
-def _single_quoted(original, key):
-    after = original.split("=", 1)[1] if "=" in original else ""
-    return after.lstrip().startswith("'")
+    return [Entry(e.name, e.raw, e.quote == "'", f"{path}:{e.line}")
+            for e in dotenv.parse(text, str(path))]
 
 
 class Environment:
@@ -152,8 +113,8 @@ def load(files, shell=None):
         if entry.literal:
             value = entry.raw
         else:
-            value = substitute(entry.raw, lookup, where=entry.where.rsplit(":", 1)[0],
-                               first_line=int(entry.where.rsplit(":", 1)[1]))
+            file, line = entry.where.rsplit(":", 1)
+            value = substitute(entry.raw, lookup, where=file, first_line=int(line))
         values[entry.name] = value
         origins[entry.name] = entry.where
 

@@ -1,112 +1,129 @@
-"""`${VAR}` substitution, shared by the environment, `.tpl` templates and
-compose files.
+"""Variable references, as the compose specification defines them; shared by
+compose files, `.env` values and `.tpl` templates.
 
-Forms (the compose/POSIX subset Kargo workspaces use):
-  ${NAME}            value of NAME; undefined is an error, never ""
+  $NAME, ${NAME}     value of NAME; undefined is an error (compose: "")
   ${NAME:-default}   default when NAME is unset or empty
   ${NAME-default}    default when NAME is unset
   ${NAME:?message}   error with message when NAME is unset or empty
   ${NAME?message}    error with message when NAME is unset
-Defaults may themselves contain `${...}`. A `$` not followed by `{` is kept
-as is, so passwords with `$` round-trip. With `dollar_escape` (compose
-files), `$$` stands for a literal `$`.
+  ${NAME:+other}     other when NAME is set and not empty, else ""
+  ${NAME+other}      other when NAME is set, else ""
+  $$                 a literal $
+
+Defaults, messages and replacements may hold references themselves
+(`${A:-${B:-x}}`); braces inside them pair up as compose-go pairs them. An
+unbraced name is the longest run of letters, digits and `_` (`$A.b` is A's
+value then `.b`). A `$` followed by anything else is `lone`: compose files
+refuse it, as `docker stack deploy` does ("invalid interpolation format");
+`.env` values and templates keep it, as compose keeps it in `.env` files.
 """
 import re
 
 from .errors import ConfigError
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+OPERATORS = (":-", ":?", ":+", "-", "?", "+")
+FIX = "write $$ for a literal $"
 
 
 def line_of(text, offset, first_line=1):
     return first_line + text.count("\n", 0, offset)
 
 
-def substitute(text, lookup, *, where, first_line=1, dollar_escape=False, reads=None):
-    """Return `text` with every `${...}` replaced by `lookup(name)` (None = unset).
+def substitute(text, lookup, *, where, first_line=1, lone="keep", reads=None):
+    """`text` with every reference replaced by `lookup(name)` (None = unset).
 
-    `where` names the file for errors; every name looked up is added to the
-    set `reads` (the consumer's dependency on the environment)."""
+    `where` names the file in errors; `lone` is "keep" or "error" (see the
+    module's doc); every name looked up is added to the set `reads`."""
+    if "$" not in text:
+        return text
     reads = set() if reads is None else reads
-    out, pos = _expand(text, 0, lookup, where, first_line, dollar_escape, reads)
-    return out
+    return _Expansion(text, lookup, where, first_line, lone, reads).run(0, None)[0]
 
 
-def _fail(message, text, offset, where, first_line):
-    raise ConfigError(message, where=f"{where}:{line_of(text, offset, first_line)}")
+class _Expansion:
+    def __init__(self, text, lookup, where, first_line, lone, reads):
+        self.text, self.lookup, self.where = text, lookup, where
+        self.first_line, self.lone, self.reads = first_line, lone, reads
 
+    def fail(self, message, offset):
+        raise ConfigError(message, where=f"{self.where}:{line_of(self.text, offset, self.first_line)}")
 
-def _expand(text, pos, lookup, where, first_line, dollar_escape, reads, opened=None):
-    """Expand from `pos`; inside a default or message (`opened` = offset of
-    its `${`), stop at the closing `}` and return (text, its position)."""
-    nested = opened is not None
-    parts = []
-    n = len(text)
-    while pos < n:
-        ch = text[pos]
-        if nested and ch == "}":
-            return "".join(parts), pos
-        if ch != "$":
-            stop = pos + 1
-            while stop < n and text[stop] != "$" and not (nested and text[stop] == "}"):
-                stop += 1
-            parts.append(text[pos:stop])
-            pos = stop
-            continue
-        nxt = text[pos + 1] if pos + 1 < n else ""
-        if dollar_escape and nxt == "$":
-            parts.append("$")
-            pos += 2
-        elif nxt == "{":
-            value, pos = _braced(text, pos, lookup, where, first_line, dollar_escape, reads)
-            parts.append(value)
-        else:
-            parts.append("$")
-            pos += 1
-    if nested:
-        # Name the line of the `${` left open: the end of the text says nothing.
-        _fail("unterminated ${ (missing })", text, opened, where, first_line)
-    return "".join(parts), pos
+    def run(self, pos, opened):
+        """Expand from `pos`. Inside an argument (`opened` = offset of its
+        `${`), stop at the `}` that closes it: return (text, its offset)."""
+        text, parts, depth = self.text, [], 0
+        while pos < len(text):
+            ch = text[pos]
+            if opened is not None and ch == "}":
+                if depth == 0:
+                    return "".join(parts), pos
+                depth -= 1
+            elif opened is not None and ch == "{":
+                depth += 1
+            if ch != "$":
+                parts.append(ch)
+                pos += 1
+                continue
+            nxt = text[pos + 1: pos + 2]
+            if nxt == "$":
+                parts.append("$")
+                pos += 2
+            elif nxt == "{":
+                value, pos = self.braced(pos)
+                parts.append(value)
+            else:
+                match = NAME.match(text, pos + 1)
+                if match:
+                    parts.append(self.value(match.group(), pos))
+                    pos = match.end()
+                elif self.lone == "error":
+                    self.fail(f"a $ must start a reference ($NAME or ${{NAME}}): {FIX}", pos)
+                else:
+                    parts.append("$")
+                    pos += 1
+        if opened is not None:
+            self.fail("unterminated ${ (missing })", opened)
+        return "".join(parts), pos
 
-
-def _braced(text, start, lookup, where, first_line, dollar_escape, reads):
-    """Expand the `${...}` starting at `start`; return (value, position after)."""
-    match = NAME.match(text, start + 2)
-    if not match:
-        if text.find("}", start) < 0:
-            _fail("unterminated ${ (missing })", text, start, where, first_line)
-        _fail(f"bad variable reference {text[start:text.find('}', start) + 1]!r}",
-              text, start, where, first_line)
-    name = match.group()
-    reads.add(name)
-    value = lookup(name)
-    pos = match.end()
-    op = ""
-    for candidate in (":-", ":?", "-", "?"):
-        if text.startswith(candidate, pos):
-            op = candidate
-            break
-    if not op:
-        if text.find("}", pos) < 0:
-            _fail("unterminated ${ (missing })", text, start, where, first_line)
-        if text[pos] != "}":
-            _fail(f"bad variable reference starting {text[start:pos + 1]!r}",
-                  text, start, where, first_line)
+    def value(self, name, offset):
+        self.reads.add(name)
+        value = self.lookup(name)
         if value is None:
-            _fail(f"variable {name} is not defined (give it a value or write ${{{name}:-default}})",
-                  text, start, where, first_line)
-        return value, pos + 1
-    missing = value is None or (op.startswith(":") and value == "")
-    if missing:
-        arg, end = _expand(text, pos + len(op), lookup, where, first_line, dollar_escape, reads,
-                           start)
-    else:  # the default is not used: only find where it ends
-        # Every name counts as set and non-empty there, so nothing in it
-        # (`${B}`, `${B:?msg}`) can fail for a value that is not needed.
-        arg, end = _expand(text, pos + len(op), lambda _: "set", where, first_line,
-                           dollar_escape, set(), start)
-    if op.endswith("?") and missing:
-        _fail(f"variable {name} is required: {arg or 'not set'}", text, start, where, first_line)
-    if op.endswith("-") and missing:
-        return arg, end + 1
-    return value, end + 1
+            self.fail(f"variable {name} is not defined (give it a value, or write "
+                      f"${{{name}:-default}}; {FIX})", offset)
+        return value
+
+    def braced(self, start):
+        """Expand the `${...}` at `start`: (value, offset after it)."""
+        text = self.text
+        match = NAME.match(text, start + 2)
+        end = text.find("}", start)
+        if not match:
+            if end < 0:
+                self.fail("unterminated ${ (missing })", start)
+            self.fail(f"bad variable reference {text[start:end + 1]!r} ({FIX})", start)
+        name, pos = match.group(), match.end()
+        if text.startswith("}", pos):
+            return self.value(name, start), pos + 1
+        op = next((op for op in OPERATORS if text.startswith(op, pos)), None)
+        if op is None:
+            if end < 0:
+                self.fail("unterminated ${ (missing })", start)
+            self.fail(f"bad variable reference {text[start:end + 1]!r} ({FIX})", start)
+        self.reads.add(name)
+        value = self.lookup(name)
+        empty = value is None or (op[0] == ":" and value == "")
+        used = empty if op[-1] in "-?" else not empty
+        if used:
+            arg, close = self.run(pos + len(op), start)
+        else:  # not needed: only find where it ends, reading and failing on nothing
+            arg, close = _Expansion(text, lambda _: "set", self.where, self.first_line,
+                                    "keep", set()).run(pos + len(op), start)
+        if op[-1] == "?" and used:
+            self.fail(f"variable {name} is required: {arg or 'not set'}", start)
+        if op[-1] == "-":
+            return (arg if used else value), close + 1
+        if op[-1] == "+":
+            return (arg if used else ""), close + 1
+        return value, close + 1

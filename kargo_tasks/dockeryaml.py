@@ -1,0 +1,236 @@
+"""Compose files read as the docker CLI reads them, and written so it reads
+them back the same.
+
+The CLI parses compose files with go-yaml v3 (YAML 1.2 rules, with 1.1
+octals kept); PyYAML follows YAML 1.1. The same file would otherwise mean
+other values: `yes`, `on`, `n` are strings to Docker and booleans to PyYAML,
+`3000:30` a string to Docker and the base-60 integer 180030 to PyYAML,
+`0o17` the integer 15 to Docker and a string to PyYAML, and a `\\'` inside a
+double-quoted string is accepted by Docker and refused by PyYAML. Here a
+plain scalar resolves by go-yaml v3's rules (resolve.go), a key defined twice
+in one mapping is an error as it is for Docker, and the dumper quotes any
+string Docker would read as something else.
+
+Timestamps: go-yaml gives the CLI a time value, which it turns into text as
+Go prints times (`2001-12-14 00:00:00 +0000 UTC`); that text is what a
+label or variable gets, so that is what a timestamp loads as here.
+"""
+import datetime
+import re
+
+import yaml
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+from .errors import ConfigError
+
+STR = "tag:yaml.org,2002:str"
+INT = "tag:yaml.org,2002:int"
+FLOAT = "tag:yaml.org,2002:float"
+BOOL = "tag:yaml.org,2002:bool"
+NULL = "tag:yaml.org,2002:null"
+MERGE = "tag:yaml.org,2002:merge"
+TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+# go-yaml v3 resolve.go: the words it looks up in a table, by first character.
+WORDS = {
+    **dict.fromkeys(("true", "True", "TRUE", "false", "False", "FALSE"), BOOL),
+    **dict.fromkeys(("", "~", "null", "Null", "NULL"), NULL),
+    **dict.fromkeys((".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf",
+                     "+.INF", "-.inf", "-.Inf", "-.INF"), FLOAT),
+    "<<": MERGE,
+}
+YAML_STYLE_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+# strconv.ParseFloat of a scalar that starts with "." (its other forms,
+# hexadecimal and words, cannot start with a dot)
+DOT_FLOAT = re.compile(r"\.[0-9]+([eE][-+]?[0-9]+)?")
+DIGITS = {2: re.compile(r"[01]+"), 8: re.compile(r"[0-7]+"), 10: re.compile(r"[0-9]+"),
+          16: re.compile(r"[0-9a-fA-F]+")}
+# go-yaml tries time.Parse with these layouts on scalars that start "YYYY-".
+TIMESTAMPS = [
+    re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})[Tt](\d{1,2}):(\d{1,2}):(\d{1,2})(\.\d+)?"
+               r"(Z|[-+]\d{2}:\d{2})"),
+    re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2}) (\d{1,2}):(\d{1,2}):(\d{1,2})(\.\d+)?()"),
+    re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})()()()()()"),
+]
+INT64 = 2 ** 63
+UINT64 = 2 ** 64
+
+
+def go_int(text):
+    """strconv.ParseInt(text, 0, 64), then ParseUint: the value or None."""
+    sign, body = 1, text
+    if body[:1] in ("+", "-"):
+        sign, body = (-1 if body[0] == "-" else 1), body[1:]
+    base, digits = 10, body
+    if body[:1] == "0" and len(body) > 1:
+        prefix = body[1].lower()
+        base, digits = {"x": (16, body[2:]), "o": (8, body[2:]), "b": (2, body[2:])}.get(
+            prefix, (8, body[1:]))
+    if not DIGITS[base].fullmatch(digits):
+        return None
+    value = sign * int(digits, base)
+    if -INT64 <= value < INT64:
+        return value
+    if text[0] not in "+-" and value < UINT64:  # ParseUint takes no sign
+        return value
+    return None
+
+
+def go_scalar(text):
+    """(tag, value) of a plain scalar as go-yaml v3 resolves it."""
+    if text in WORDS:
+        tag = WORDS[text]
+        return tag, None if tag in (NULL, MERGE) else text
+    first = text[0]
+    if first == ".":
+        if DOT_FLOAT.fullmatch(text):
+            return FLOAT, float(text)
+    elif first in "0123456789+-":
+        stamp = go_timestamp(text)
+        if stamp is not None:
+            return TIMESTAMP, stamp
+        plain = text.replace("_", "")
+        if plain:
+            number = go_int(plain)
+            if number is not None:
+                return INT, number
+            if YAML_STYLE_FLOAT.fullmatch(plain):
+                number = float(plain)
+                if number not in (float("inf"), float("-inf")):  # ParseFloat's range error
+                    return FLOAT, number
+    return STR, text
+
+
+def go_timestamp(text):
+    """A scalar time.Parse accepts, as Go prints the time; else None."""
+    if not re.match(r"\d{4}-", text):
+        return None
+    for layout in TIMESTAMPS:
+        match = layout.fullmatch(text)
+        if match:
+            break
+    else:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    try:
+        moment = datetime.datetime(int(year), int(month), int(day), int(hour or 0),
+                                   int(minute or 0), int(second or 0))
+    except ValueError:
+        return None
+    if (hour and len(hour) > 2) or (minute and len(minute) > 2) or (second and len(second) > 2):
+        return None
+    nanos = (fraction or "")[1:10].ljust(9, "0") if fraction else ""
+    shown = moment.strftime("%Y-%m-%d %H:%M:%S")
+    if nanos.strip("0"):
+        shown += "." + nanos.rstrip("0")
+    if not zone or zone == "Z":
+        return f"{shown} +0000 UTC"
+    offset = zone.replace(":", "")
+    # A time parsed with a numeric zone and no name prints the offset twice.
+    return f"{shown} {offset} {offset}"
+
+
+class Loader(yaml.SafeLoader):
+    """PyYAML's safe loader with go-yaml v3's scalars, escapes and keys."""
+
+    # go-yaml accepts \' in a double-quoted scalar and refuses \/; PyYAML's
+    # scanner does the opposite. The table is the scanner's class constant.
+    ESCAPE_REPLACEMENTS = {**{k: v for k, v in yaml.SafeLoader.ESCAPE_REPLACEMENTS.items()
+                              if k != "/"}, "'": "'"}
+
+    def resolve(self, kind, value, implicit):
+        if kind is ScalarNode and implicit[0]:
+            return go_scalar(value)[0]
+        return super().resolve(kind, value, implicit)
+
+
+def _constructor(tag):
+    explicit = yaml.SafeLoader.yaml_constructors[tag]
+
+    def construct(loader, node):
+        if node.style is None:  # plain: the value go-yaml gives it
+            return go_scalar(loader.construct_scalar(node))[1]
+        return explicit(loader, node)  # a quoted scalar with an explicit !!tag
+    return construct
+
+
+for _tag in (INT, FLOAT, TIMESTAMP):
+    Loader.add_constructor(_tag, _constructor(_tag))
+
+
+class Dumper(yaml.SafeDumper):
+    """Quotes exactly the strings go-yaml would not read back as strings."""
+
+    def resolve(self, kind, value, implicit):
+        if kind is ScalarNode and implicit[0]:
+            return go_scalar(value)[0]
+        return super().resolve(kind, value, implicit)
+
+    def ignore_aliases(self, data):
+        return True  # the same list twice is written twice, not as &id001
+
+
+def load(text, where):
+    """(document, lines) of a compose file's text: `lines` maps each path of
+    the document (a tuple of keys and list indexes) to its line, for errors
+    that name the line. Errors here name `where`:line."""
+    try:
+        loader = Loader(text)
+        try:
+            # the first document only, as the CLI reads it (it ignores the rest)
+            node = loader.get_node() if loader.check_node() else None
+            if node is None:
+                return None, {}
+            _check_keys(node)  # before merge keys are flattened into mappings
+            data = loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f"{where}:{mark.line + 1}" if mark else where
+        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}", where=at)
+    lines = {}
+    _index(node, (), lines)
+    return data, lines
+
+
+def _check_keys(node, seen_nodes=None):
+    """A key written twice in one mapping is an error, as it is for Docker."""
+    seen_nodes = set() if seen_nodes is None else seen_nodes
+    if id(node) in seen_nodes:
+        return
+    seen_nodes.add(id(node))
+    if isinstance(node, MappingNode):
+        keys = {}
+        for key, value in node.value:
+            if key.tag != MERGE and isinstance(key, ScalarNode):
+                if key.value in keys:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key {key.value!r} is already defined on line {keys[key.value]}",
+                        key.start_mark)
+                keys[key.value] = key.start_mark.line + 1
+            _check_keys(value, seen_nodes)
+    elif isinstance(node, SequenceNode):
+        for item in node.value:
+            _check_keys(item, seen_nodes)
+
+
+def _index(node, path, lines):
+    if len(path) > 12 or path in lines:  # aliases may nest; the first place wins
+        return
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, MappingNode):  # flattened: merged keys, then its own
+        for key, value in node.value:
+            if isinstance(key, ScalarNode):
+                step = go_scalar(key.value)[1] if key.style is None and key.tag != STR else key.value
+                lines.pop(path + (step,), None)
+                _index(value, path + (step,), lines)
+                lines[path + (step,)] = key.start_mark.line + 1
+    elif isinstance(node, SequenceNode):
+        for i, item in enumerate(node.value):
+            _index(item, path + (i,), lines)
+
+
+def dump(doc):
+    return yaml.dump(doc, Dumper=Dumper, sort_keys=False, default_flow_style=False,
+                     allow_unicode=True, width=1000)
