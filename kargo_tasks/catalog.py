@@ -7,9 +7,9 @@ the stacks to deploy before it; a service's compose file is
 folders of `images/` with a Dockerfile; the `weacast-loader` context makes one
 image per model of `WEACAST_MODELS`.
 """
-import re
 from dataclasses import dataclass
 
+from .compose import compose_file
 from .environment import prefix
 from .errors import ConfigError
 
@@ -85,10 +85,6 @@ def images_of(stack, catalog, env):
                    if ref in built})
 
 
-def compose_file(service):
-    return f"deploy/{service}.yml"
-
-
 def build(env, plan):
     stacks = {}
     where = env.origins.get("STACKS", "STACKS")
@@ -104,38 +100,12 @@ def build(env, plan):
         depends = tuple(env.words(f"{prefix(name)}_DEPENDS"))
         stacks[name] = Stack(name, services, depends)
     for stack in stacks.values():
-        for service in stack.services:
-            _check_service_vars(service, env, plan)
-    for stack in stacks.values():
         for dep in stack.depends:
             if dep not in stacks:
                 raise ConfigError(f"stack {stack.name} depends on {dep}, which is not in STACKS",
                                   where=env.origins.get(f"{prefix(stack.name)}_DEPENDS"))
     _check_acyclic(stacks, env)
     return Catalog(stacks, _images(env, plan))
-
-
-def _check_service_vars(service, env, plan):
-    """The variables of a service that only its stack file reads, checked when
-    the project loads: `deploy` asks the engine (node labels) before it
-    resolves a stack file, and nothing may reach the engine on bad input."""
-    from .compose import CONSTRAINT
-    p = prefix(service)
-    replicas = env.get(f"{p}_REPLICAS")
-    if replicas is not None and not re.fullmatch(r"\s*\d+\s*", replicas):
-        raise ConfigError(f"{p}_REPLICAS must be a whole number (service {service})",
-                          where=env.origins.get(f"{p}_REPLICAS"))
-    for constraint in env.words(f"{p}_CONSTRAINTS"):
-        if not CONSTRAINT.match(constraint):
-            raise ConfigError(f"{p}_CONSTRAINTS: bad placement constraint {constraint!r} "
-                              "(expected e.g. node.labels.db==true)",
-                              where=env.origins.get(f"{p}_CONSTRAINTS"))
-    extension = env.get(f"{p}_EXTENSION", "")
-    if extension.strip():  # the path as compose.resolve makes it
-        rel = extension if extension.endswith((".yml", ".yaml")) else f"deploy/{extension}.yml"
-        if rel not in plan:
-            raise ConfigError(f"{p}_EXTENSION names {rel}, which does not exist",
-                              where=env.origins.get(f"{p}_EXTENSION"))
 
 
 def _check_acyclic(stacks, env):

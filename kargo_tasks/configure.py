@@ -6,6 +6,7 @@ the current environment, so an output goes stale when a variable it reads
 changes, and only then. Values themselves never reach the doit database.
 """
 import os
+import sys
 
 from . import templates
 from .actions import checker
@@ -27,12 +28,22 @@ def write_output(project, out, source, key_of):
     """Render `source` into `.kargo/<out>`; returns the doit values to keep:
     the written file's stamp, and the variables read with their digest."""
     data, reads = templates.render(source, out, project.env)
+    if templates.COMPOSE_FILE.match(out) and out not in project.compose_files():
+        _warn_if_broken(data, source)
     target = project.layout.merged / out
     write_if_changed(target, data, output_mode(source, out), durable=False)  # see files.py
     values = {"stamp": stamp(target), "source": [str(source.path), source.kind]}
     if reads:
         values["env"] = project.env.digests(reads, key_of())
     return values
+
+
+def _warn_if_broken(data, source):
+    """A compose file no stack uses breaks nothing: one warning line."""
+    from .compose import check_file
+    problem = check_file(data, str(source.path))
+    if problem:
+        print(f"warning: {problem} (no stack in STACKS uses it)", file=sys.stderr, flush=True)
 
 
 def stamp(path):

@@ -96,7 +96,7 @@ class Plan(DoitCmdBase):
         tasks = order(control.tasks, control._filter_tasks(selected))
         stale = stale_tasks(tasks, control.tasks, self.dep_manager, control.targets)
         for task, status in stale:
-            self.outstream.write(f"{task.name.lstrip('_')}\n")
+            self.outstream.write(f"{task.name}\n")
             for line in explain(task, status, self.dep_manager, project):
                 self.outstream.write(f"    {line}\n")
         if not stale:

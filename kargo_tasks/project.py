@@ -17,7 +17,7 @@ from .errors import ConfigError, KargoError
 from .files import SECRET_FILE, ensure_dir, write_atomic
 
 
-@dataclass
+@dataclass(eq=False)
 class Project:
     layout: workspace_mod.Layout
     workspace: object = None          # Path or None
@@ -38,6 +38,25 @@ class Project:
                 continue
             return f"{rel} ({name})" if name else str(rel)
         return str(path)
+
+    @functools.lru_cache(maxsize=None)
+    def compose_files(self):
+        """The compose files of the merged configuration the stacks use: their
+        services' files and the extensions `<SERVICE>_EXTENSION` names."""
+        from .compose import files_of
+        return frozenset(rel for stack in (self.catalog.stacks.values() if self.catalog else ())
+                         for rel, _ in files_of(stack, self.env))
+
+    def shown(self, text):
+        """`text` with paths of merged copies replaced by the file the operator
+        edits (the same lines): errors and warnings about compose files."""
+        merged = f"{self.layout.merged}/"
+        if merged not in text:
+            return text
+        for out, source in self.plan.items():
+            if source.kind == "copy" and f"{merged}{out}" in text:
+                text = text.replace(f"{merged}{out}", str(source.path))
+        return text
 
     def require(self):
         """Raise the load error, or the lack of a workspace."""

@@ -11,7 +11,7 @@ class Reporter(ConsoleReporter):
 
     def execute_task(self, task):
         if task.actions:
-            self.write(f".  {task.title().lstrip('_')}\n")
+            self.write(f".  {task.title()}\n")
 
     def skip_uptodate(self, task):
         pass
@@ -22,7 +22,7 @@ class Reporter(ConsoleReporter):
     def add_failure(self, task, fail):
         if isinstance(fail, TaskFailed) and not fail.traceback:
             self.failures.append({"task": task, "exception": fail})
-            sys.stderr.write(f"kargo: {task.name.lstrip('_')}: {fail.message}\n")
+            sys.stderr.write(f"kargo: {task.name}: {fail.message}\n")
             sys.stderr.flush()
             return
         super().add_failure(task, fail)

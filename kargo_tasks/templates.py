@@ -32,13 +32,10 @@ def render(source, out, env):
         else:
             text = _jinja(text, env, where, reads)
         data = text.encode("utf-8")
-    if out.endswith(YAML_SUFFIXES):
+    # Compose files are read as Docker reads them (not as PyYAML does) when
+    # the stacks that use them resolve: an error there is those stacks' own.
+    if out.endswith(YAML_SUFFIXES) and not COMPOSE_FILE.match(out):
         check_yaml(data, where)
-        if COMPOSE_FILE.match(out):
-            # Refused here, not when the stack resolves: by then the bad file
-            # would be in .kargo/ and `deploy` would have asked the engine.
-            from .compose import check_compose
-            check_compose(data, where)
     return data, reads
 
 

@@ -36,7 +36,7 @@ CASES = {
     "unterminated ${ in .tpl": (
         "configs/front/greeting.txt.tpl", "${GREETING\n", "greeting.txt.tpl:1: unterminated ${"),
     "YAML override that does not parse": (
-        "deploy/front.yml", "services:\n  front: [unclosed\n", "front.yml:3: not valid YAML"),
+        "configs/front/settings.yml", "a: 1\nb: [unclosed\n", "settings.yml:3: not valid YAML"),
     "template not UTF-8": (
         "configs/front/greeting.txt.tpl", b"\xff\xfe${GREETING}\n", "not UTF-8"),
 }

@@ -5,7 +5,13 @@ service; a non-zero exit; and NOTHING changed: every file of `.kargo/`
 
 The engine is a unix socket of the test's own (DOCKER_HOST) that counts the
 connections made to it: kargo must refuse bad input before its first engine
-call, even under `doit deploy` (whose `labels` task asks the engine first).
+call, even under `doit deploy` (which asks the engine once every stack file
+it deploys is resolved).
+
+A compose file is copied into `.kargo/` like any file, and read when the
+stacks that use it resolve: its errors are theirs (an unused broken file
+breaks no stack). For those cases the merged copy of the operator's file
+is new, and nothing else: not the stack files, not their doit records.
 
 test_bad_input.py already covers: undefined variable in a .tpl and in a .j2,
 broken Jinja syntax, a Jinja sandbox escape, an unterminated `${` in a .tpl,
@@ -100,19 +106,22 @@ def db_rows(path):
         conn.close()
 
 
-def state(kargo, db_bytes=True):
+def state(kargo, db_bytes=True, compose_copies=False):
     """Everything a run could change on disk: each path of `.kargo/` (but the
     run lock, which records each run's pid) with its bytes or link target,
     mtime and mode, and the `.workspace` record. The doit database by its
-    rows, and by its bytes and mtime unless `db_bytes` is false."""
+    rows, and by its bytes and mtime unless `db_bytes` is false. With
+    `compose_copies`, not the merged compose files and their configure rows."""
     found = {}
     for path in [kargo.merged, *sorted(kargo.merged.rglob("*"))]:
         rel = path.relative_to(kargo.merged).as_posix()
-        if rel == ".state/run.lock":
+        if rel == ".state/run.lock" or (compose_copies and rel.startswith("deploy")):
             continue
         st = os.lstat(path)
         if rel == ".state/doit.db":
-            found[rel] = (db_rows(path), path.read_bytes() if db_bytes else None,
+            rows = {task: data for task, data in db_rows(path).items()
+                    if not (compose_copies and task.startswith("_configure:deploy/"))}
+            found[rel] = (rows, path.read_bytes() if db_bytes else None,
                           st.st_mtime_ns if db_bytes else None, st.st_mode)
             continue
         if rel == ".state" and not db_bytes:
@@ -152,8 +161,10 @@ def resolve_time(func):
     """A case found by `_stack:<stack>`, after the `_configure` group task
     completed: doit then saves that group's record again, unchanged (so the
     rows are equal but sqlite rewrote a page). The rows are compared, the
-    bytes are not."""
+    bytes are not; the merged copies of compose files and their configure
+    records may be new (see the module's doc)."""
     func.db_bytes = False
+    func.compose_copies = True
     return func
 
 
@@ -164,9 +175,17 @@ def env_file(k):
 # --- the environment files --------------------------------------------------------
 
 @case
-def env_with_byte_order_mark(k):
-    env_file(k).write_bytes("\ufeffFRONT_MOTTO=steady\n".encode())
-    return ("configure",), [f"{env_file(k)}:1: starts with a byte order mark"]
+def env_with_text_after_a_quote(k):
+    # (a byte order mark, once refused here, is skipped as compose skips it)
+    write(env_file(k), 'FRONT_MOTTO="steady" and more\n')
+    return ("configure",), [f"{env_file(k)}:1: cannot parse this line: text after the closing "
+                            "quote of FRONT_MOTTO"]
+
+
+@case
+def env_lone_name_with_a_space(k):
+    write(env_file(k), "FRONT_MOTTO=steady\nFRONT TAG=1\n")
+    return ("configure",), [f"{env_file(k)}:2: cannot parse this line: expected NAME=value"]
 
 
 @case
@@ -280,16 +299,20 @@ def symlink_loop_in_the_workspace(k):
     return ("configure",), [f"{link}: symbolic link to a folder that contains it (a loop)"]
 
 
-# --- service variables (checked when the tasks load: before `labels` asks the engine)
+# --- service variables and compose files: found when the stack file resolves,
+# before `deploy` asks the engine anything ----------------------------------------
 
 @case
+@resolve_time
 def replicas_not_a_number(k):
     write(env_file(k), BASE_ENV + "FRONT_REPLICAS=abc\n")
-    return ("deploy",), [f"{env_file(k)}:2: FRONT_REPLICAS must be a whole number",
-                         "service front"]
+    return ("deploy",), [f"{k.workspace / 'deploy/front.yml'}:{_line('replicas:')}: "
+                         "services.front.deploy.replicas must be a whole number, and "
+                         "FRONT_REPLICAS does not make one"]
 
 
 @case
+@resolve_time
 def constraint_with_bad_syntax(k):
     write(env_file(k), BASE_ENV + 'FRONT_CONSTRAINTS="node.role==manager node.labels.db=yes"\n')
     return ("deploy",), [f"{env_file(k)}:2: FRONT_CONSTRAINTS: bad placement constraint "
@@ -297,15 +320,17 @@ def constraint_with_bad_syntax(k):
 
 
 @case
+@resolve_time
 def extension_file_missing(k):
     write(env_file(k), BASE_ENV + "FRONT_EXTENSION=front-big\n")
     return ("deploy",), [f"{env_file(k)}:2: FRONT_EXTENSION names deploy/front-big.yml, "
                          "which does not exist"]
 
 
-# --- compose files that are YAML but not compose: refused by `configure`, before
-# they reach .kargo/ (`_stack` resolves the stack files; `deploy` validates every
-# stack file before its first engine call, see the test at the end)
+def _line(text):
+    return FRONT_YML.lstrip("\n").splitlines().index(
+        next(line for line in FRONT_YML.lstrip("\n").splitlines() if text in line)) + 1
+
 
 def _ghost(k, text):
     """A new service `ghost` in stack web, with the compose file `text`."""
@@ -314,71 +339,103 @@ def _ghost(k, text):
 
 
 @case
+@resolve_time
 def compose_unknown_service_key(k):
     path = _ghost(k, "services:\n  ghost:\n    image: x\n    replicas: 2\n")
-    return ("_stack",), [f"{path}: service ghost: unknown key 'replicas'"]
+    return ("_stack:web",), [f"kargo: _stack:web: {path}:4: services.ghost Additional "
+                             "property replicas is not allowed"]
 
 
 @case
+@resolve_time
 def compose_unknown_deploy_key(k):
     path = _ghost(k, "services:\n  ghost:\n    image: x\n    deploy:\n      replica: 2\n")
-    return ("_stack",), [f"{path}: service ghost: unknown key deploy.replica"]
+    return ("_stack:web",), [f"{path}:5: services.ghost.deploy Additional property replica "
+                             "is not allowed"]
 
 
 @case
+@resolve_time
 def compose_environment_of_wrong_type(k):
     path = _ghost(k, "services:\n  ghost:\n    image: x\n    environment: 5\n")
-    return ("_stack",), [f"{path}: service ghost: `environment` must be a mapping or a list"]
+    return ("_stack:web",), [f"{path}:4: services.ghost.environment must be a mapping or list"]
 
 
 @case
+@resolve_time
 def compose_deploy_of_wrong_type(k):
     path = _ghost(k, "services:\n  ghost:\n    image: x\n    deploy: [1, 2]\n")
-    return ("_stack",), [f"{path}: service ghost: `deploy` must be a mapping"]
+    return ("_stack:web",), [f"{path}:4: services.ghost.deploy must be a mapping"]
 
 
 @case
+@resolve_time
 def compose_unknown_top_level_key(k):
     path = _ghost(k, "services:\n  ghost:\n    image: x\nservice:\n  other: {}\n")
-    return ("_stack",), [f"{path}: unknown top-level key 'service'"]
+    return ("_stack:web",), [f"{path}:4: (root) Additional property service is not allowed"]
 
 
 @case
+@resolve_time
 def compose_is_a_list(k):
     path = _ghost(k, "- ghost\n- image: x\n")
-    return ("_stack",), [f"{path}: a compose file must be a mapping with `services:`"]
+    return ("_stack:web",), [f"{path}: a compose file must be a mapping with `services:`"]
 
 
 @case
-def compose_with_several_documents(k):
-    path = _ghost(k, "services:\n  ghost: {image: x}\n---\nservices: {}\n")
-    return ("_stack",), [f"{path}: not a compose file"]
+@resolve_time
+def compose_with_a_key_twice(k):
+    # (several documents, once refused here, are read as Docker reads them: the first)
+    path = _ghost(k, "services:\n  ghost:\n    image: x\n    image: y\n")
+    return ("_stack:web",), [f"{path}:4: not valid YAML: key 'image' is already defined on line 3"]
 
 
 @case
+@resolve_time
 def extension_that_is_not_compose(k):
     write(env_file(k), BASE_ENV + "FRONT_EXTENSION=front-big\n")
-    path = write(k.workspace / "deploy/front-big.yml", "services:\n  front:\n    scale: 3\n")
-    return ("_stack",), [f"{path}: service front: unknown key 'scale'"]
+    path = write(k.workspace / "deploy/front-big.yml",
+                 'version: "3.8"\nservices:\n  front:\n    scale: 3\n')
+    return ("_stack:web",), [f"{path}:4: services.front Additional property scale is not allowed"]
 
 
-# --- found when the stack file is resolved ------------------------------------------
+@case
+@resolve_time
+def compose_lone_dollar(k):
+    path = _ghost(k, "services:\n  ghost:\n    image: x\n    command: echo $1\n")
+    return ("deploy",), [f"{path}:4: a $ must start a reference ($NAME or ${{NAME}}): "
+                         "write $$ for a literal $"]
+
+
+@case
+@resolve_time
+def compose_unbraced_undefined_variable(k):
+    path = _ghost(k, "services:\n  ghost:\n    image: $GHOST_IMAGE\n")
+    return ("deploy",), [f"{path}:3: variable GHOST_IMAGE is not defined"]
+
+
+@case
+@resolve_time
+def compose_versions_that_differ(k):
+    write(env_file(k), BASE_ENV + "FRONT_EXTENSION=front-big\n")
+    path = write(k.workspace / "deploy/front-big.yml", "services:\n  front:\n    hostname: h\n")
+    return ("deploy",), [f"{path}: version 3.13 differs from 3.8 of"]
+
 
 @case
 @resolve_time
 def compose_reads_an_undefined_variable(k):
     write(env_file(k), "UNRELATED=1\n")  # FRONT_MOTTO gone
-    path = k.merged / "deploy/front.yml"
-    line = FRONT_YML.lstrip("\n").splitlines().index("      MOTTO: ${FRONT_MOTTO}") + 1
-    return ("_stack",), [f"{path}:{line}: variable FRONT_MOTTO is not defined"]
+    return ("deploy",), [f"{k.workspace / 'deploy/front.yml'}:{_line('MOTTO:')}: "
+                         "variable FRONT_MOTTO is not defined"]
 
 
 @case
 @resolve_time
 def compose_config_file_missing(k):
     write(env_file(k), BASE_ENV + "FRONT_CONF=nothere.conf\n")
-    return ("_stack",), [f"{k.merged / 'deploy/front.yml'}: configs file "
-                         "../configs/front/nothere.conf does not exist"]
+    return ("_stack:web",), [f"{k.workspace / 'deploy/front.yml'}:{_line('file:')}: configs "
+                             "file ../configs/front/nothere.conf does not exist"]
 
 
 # --- images -----------------------------------------------------------------------
@@ -408,14 +465,15 @@ def test_bad_input_changes_nothing(baseline, probe, name):
         make.prepare(k)
     k.run("configure")
     db_bytes = getattr(make, "db_bytes", True)
-    before = state(k, db_bytes)
+    copies = getattr(make, "compose_copies", False)
+    before = state(k, db_bytes, copies)
     args, expected = make(k)
     proc = k.run(*args, check=False)
     line = one_error_line(proc)
     assert line.startswith("kargo: "), line
     for piece in expected:
         assert piece in line, line
-    assert state(k, db_bytes) == before
+    assert state(k, db_bytes, copies) == before
     assert probe.connections == 0, "the engine was asked"
     # and doit's listing still works with the bad input
     assert k.run("list", check=False).returncode == 0
@@ -427,7 +485,7 @@ def test_case_count():
 
 
 def test_the_probe_sees_an_engine_call(baseline, probe):
-    """A control: the probe does see kargo ask the engine (`labels` goes first)."""
+    """A control: the probe does see kargo ask the engine."""
     baseline.run("configure")
     proc = baseline.run("deploy", check=False)
     assert proc.returncode != 0
@@ -439,14 +497,14 @@ def test_the_probe_sees_an_engine_call(baseline, probe):
 def test_deploy_validates_everything_before_asking_the_engine(baseline, probe, what):
     k = baseline
     k.run("configure")
-    before = state(k, db_bytes=what == "compose key")
+    before = state(k, db_bytes=False, compose_copies=True)
     if what == "compose key":
         path = _ghost(k, "services:\n  ghost:\n    image: x\n    replicas: 2\n")
-        expected = f"{path}: service ghost: unknown key 'replicas'"
+        expected = f"{path}:4: services.ghost Additional property replicas is not allowed"
     else:
         write(env_file(k), "UNRELATED=1\n")  # the compose file reads FRONT_MOTTO
         expected = "variable FRONT_MOTTO is not defined"
     line = one_error_line(k.run("deploy", check=False))
     assert expected in line, line
-    assert state(k, db_bytes=what == "compose key") == before
+    assert state(k, db_bytes=False, compose_copies=True) == before
     assert probe.connections == 0

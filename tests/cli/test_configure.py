@@ -36,7 +36,7 @@ def test_changing_one_workspace_file_rewrites_exactly_that_output(kargo):
     changed = {rel for rel in after if after[rel] != before.get(rel)}
     assert changed == {"configs/front/plain.conf"}
     assert after["configs/front/plain.conf"][0] == b"plain = 3\n"
-    assert out.splitlines() == [".  configure:configs/front/plain.conf"]
+    assert out.splitlines() == [".  _configure:configs/front/plain.conf"]
 
 
 def test_variable_change_rerenders_only_templates_reading_it(kargo):
@@ -100,7 +100,7 @@ def test_generated_file_replaces_a_symlink_instead_of_following_it(kargo, tmp_pa
     out = kargo.merged / "configs/front/greeting.txt"
     out.unlink()
     os.symlink(victim, out)
-    assert kargo.run("configure").stdout == ".  configure:configs/front/greeting.txt\n"
+    assert kargo.run("configure").stdout == ".  _configure:configs/front/greeting.txt\n"
     assert victim.read_text() == "untouched\n"
     assert not out.is_symlink() and out.read_text() == "hello world\n"
 
@@ -109,5 +109,5 @@ def test_chmod_of_a_source_reaches_the_merged_file(kargo):
     hook = write(kargo.workspace / "deploy/front_before.sh", "#!/bin/sh\n", mode=0o644)
     kargo.run("configure")
     os.chmod(hook, 0o755)  # content and mtime unchanged: only the mode
-    assert kargo.run("configure").stdout == ".  configure:deploy/front_before.sh\n"
+    assert kargo.run("configure").stdout == ".  _configure:deploy/front_before.sh\n"
     assert stat.S_IMODE((kargo.merged / "deploy/front_before.sh").stat().st_mode) == 0o755
