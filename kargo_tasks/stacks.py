@@ -1,26 +1,45 @@
-"""Actions of the stack tasks: resolve a stack file, deploy it, remove it.
+"""Actions of the stack tasks: resolve a stack file; what kargo's last
+deploy of a stack left (its record) and why a stack is stale; remove, update.
 
 The stack file records, as doit values, the files and the variables it read
-(names and a keyed digest, never values); a deploy records the cluster's
-service versions it left (and the node labels its placement constraints
-read), which is how drift is seen without reading specs.
+(names and a keyed digest, never values). A deploy records, beside the doit
+database, what it left on the cluster: the service versions, the stack file
+and hooks it deployed, the node labels its placement constraints read. That
+record, compared with the cluster, is how a stack is known to be up to date,
+drifted or never deployed (schedule.py deploys the stale ones).
 """
+import hashlib
 import json
 import re
+import sys
 
-from . import compose, delta, swarm
+from . import compose, swarm
 from .actions import checker
 from .errors import KargoError
-from .files import (SECRET_FILE, ensure_dir, fingerprints, changed_files, write_atomic,
+from .files import (SECRET_FILE, changed_files, ensure_dir, fingerprints, write_atomic,
                     write_if_changed)
+
+NODE_LABEL = re.compile(r"^\s*node\.labels\.([A-Za-z0-9_.-]+)\s*(==|!=)")
 
 
 def stack_file(project, stack):
     return project.layout.stacks / f"{stack.name}.yml"
 
 
+def hook_files(project, stack):
+    """The `<service>_before.sh` / `_after.sh` hooks of the stack's services."""
+    return [project.layout.merged / rel for s in stack.services
+            for rel in (f"deploy/{s}_before.sh", f"deploy/{s}_after.sh") if rel in project.plan]
+
+
 def write_stack(project, stack, key_of):
-    resolved = compose.resolve(stack, project.layout.merged, project.env)
+    try:
+        resolved = compose.resolve(stack, project.layout.merged, project.env)
+    except KargoError as err:
+        raise KargoError(project.shown(str(err))) from None
+    for line in resolved.warnings:
+        # stderr: doit keeps an action's stdout to itself (verbosity 1)
+        print(f"warning: {project.shown(line)}", file=sys.stderr, flush=True)
     target = stack_file(project, stack)
     write_if_changed(target, resolved.text.encode(), SECRET_FILE)
     return {"inputs": fingerprints(resolved.inputs),
@@ -39,67 +58,24 @@ def inputs_unchanged(project, key_of):
     return checker("inputs_unchanged", why)
 
 
-def _hooks(project, stack, when):
-    for service in stack.services:
-        rel = f"deploy/{service}_{when}.sh"
-        if rel in project.plan:
-            print(f"hook {rel}", flush=True)
-            swarm.run_hook(project.layout.merged / rel, project.env)
+# --- what the last deploy left ------------------------------------------------------
 
-
-def deploy_stack(project, stack):
-    import yaml
+def read_stack(project, stack):
+    """The resolved stack file: (document, digest of its text)."""
     path = stack_file(project, stack)
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    # before the engine is asked anything: a bad value must not leave a
-    # stack deployed and never waited for
-    timeout = swarm.deploy_timeout(project.env)
-    print(f"deploy {stack.name} ({len(stack.services)} services)", flush=True)
-    swarm.ensure_networks(sorted(_external_networks(doc)))
-    _hooks(project, stack, "before")
-    _send(project, stack, doc)
-    swarm.wait(stack.project, timeout, expected=doc["services"])
-    _hooks(project, stack, "after")
-    keep = {item.get("name") for kind in ("configs", "secrets")
-            for item in (doc.get(kind) or {}).values()}
-    swarm.prune_configs(stack.project, keep)
-    values = {"cluster": swarm.snapshot(stack.project)}
-    keys = _label_keys(doc)
-    if keys:
-        values.update(label_keys=keys, node_labels=swarm.node_labels(keys))
-    # Kept beside the doit database rather than in it: `redeploy:<stack>`
-    # deploys too, and `deploy:<stack>` must then see the cluster as its own.
-    path = _cluster_record(project, stack)
-    ensure_dir(path.parent)
-    write_atomic(path, json.dumps(values).encode(), SECRET_FILE)
+    text = path.read_text(encoding="utf-8")
+    return compose.load_stack(text, str(path)), _digest(text)
 
 
-def _send(project, stack, doc):
-    """Send the engine the services that differ from what runs (delta.py)."""
-    deployed = swarm.deployed(stack.project)
-    record = (_read_record(project, stack) or {}).get("cluster") or {}
-    refs = {spec.get("image") for spec in doc["services"].values()} - {None}
-    send, remove = delta.changes(doc, stack.project, deployed, record,
-                                 swarm.image_digests(sorted(refs)) if deployed else {})
-    print(f"deploy {stack.name}: {delta.summary(send, remove, stack.project)}", flush=True)
-    if send:
-        sent = delta.subset(doc, list(send), swarm.existing_configs(stack.project))
-        # removed once sent: the resolved file stays the one copy of the
-        # values it holds (secrets among them)
-        path = project.layout.state / f"sent-{stack.name}.yml"
-        write_atomic(path, compose.dump(sent, escape=False).encode(), SECRET_FILE)
-        try:
-            swarm.deploy(stack.project, path)
-        finally:
-            path.unlink(missing_ok=True)
-    swarm.remove_services(remove)
+def _digest(text):
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def _cluster_record(project, stack):
     return project.layout.state / "clusters" / f"{stack.name}.json"
 
 
-def _read_record(project, stack):
+def read_record(project, stack):
     """What kargo's last deploy of `stack` recorded, or None."""
     try:
         return json.loads(_cluster_record(project, stack).read_text())
@@ -107,10 +83,21 @@ def _read_record(project, stack):
         return None
 
 
-NODE_LABEL = re.compile(r"^\s*node\.labels\.([A-Za-z0-9_.-]+)\s*(==|!=)")
+def write_record(project, stack, doc, digest):
+    """Record what a deploy left, once the stack converged. Kept beside the
+    doit database rather than in it: `redeploy:<stack>` deploys too, and
+    `deploy` must then see the cluster as its own."""
+    values = {"cluster": swarm.snapshot(stack.project), "stack": digest,
+              "hooks": fingerprints(map(str, hook_files(project, stack)))}
+    keys = label_keys(doc)
+    if keys:
+        values.update(label_keys=keys, node_labels=swarm.node_labels(keys))
+    path = _cluster_record(project, stack)
+    ensure_dir(path.parent)
+    write_atomic(path, json.dumps(values).encode(), SECRET_FILE)
 
 
-def _label_keys(doc):
+def label_keys(doc):
     """The node labels the placement constraints of the stack read."""
     keys = set()
     for spec in (doc.get("services") or {}).values():
@@ -122,44 +109,62 @@ def _label_keys(doc):
     return sorted(keys)
 
 
-def _external_networks(doc):
-    return {net.get("name") for net in (doc.get("networks") or {}).values()
-            if isinstance(net, dict) and net.get("external")}
+def stale_reasons(project, stack):
+    """Why `stack` must be deployed again ([] when the cluster runs what
+    kargo's last deploy of this stack file left): never deployed, a new stack
+    file or hook, a service changed or removed outside kargo, tasks missing
+    (a node was lost), a node label its constraints read changed."""
+    values = read_record(project, stack)
+    if values is None:
+        return ["never deployed by kargo"]
+    reasons = []
+    try:
+        digest = _digest(stack_file(project, stack).read_text(encoding="utf-8"))
+    except OSError:
+        digest = None
+    if values.get("stack") != digest:
+        reasons.append(f"stacks/{stack.name}.yml changed")
+    reasons += [f"{path} changed" for path in changed_files(values.get("hooks"))]
+    saved = values.get("cluster") or {}
+    try:
+        now, short = swarm.observe(stack.project)
+        if not now:
+            return reasons + [f"stack {stack.project} is not deployed"]
+        reasons += [f"service {name} was {'removed' if name not in now else 'changed'} "
+                    "outside kargo" for name in sorted(saved) if now.get(name) != saved[name]]
+        reasons += [f"service {name} is not kargo's" for name in sorted(set(now) - set(saved))]
+        # a node was lost or drained: deploy again, so the wait says why
+        reasons += [f"service {name} runs {tasks} of its tasks" for name, tasks in short.items()]
+        # A node label a constraint reads changed: the specs are the same,
+        # but the engine may have stopped tasks no node can take any more, or
+        # may place them elsewhere. Deploy again so the wait reports it. Only
+        # stacks with such constraints pay for this second question.
+        keys = values.get("label_keys")
+        if keys and swarm.node_labels(keys) != values.get("node_labels"):
+            reasons.append("a node label its constraints read changed")
+    except KargoError as err:
+        reasons.append(f"cannot check the cluster: {err}")  # the action will report it too
+    return reasons
 
 
-def cluster_unchanged(project, stack):
-    """doit `uptodate` callable: the stack still runs what kargo deployed."""
+def stacks_unchanged(project, stacks):
+    """doit `uptodate` callable over several stacks; `doit plan` says which
+    stack is stale and why."""
     def why(_values=None):
-        values = _read_record(project, stack)
-        if values is None:
-            return ["never deployed by kargo"]
-        saved = values.get("cluster") or {}
-        try:
-            now, short = swarm.observe(stack.project)
-            if not now:
-                return [f"stack {stack.project} is not deployed"]
-            reasons = [f"service {name} was {'removed' if name not in now else 'changed'} "
-                       "outside kargo" for name in sorted(saved) if now.get(name) != saved[name]]
-            reasons += [f"service {name} is not kargo's" for name in sorted(set(now) - set(saved))]
-            # a node was lost or drained: deploy again, so the wait says why
-            reasons += [f"service {name} runs {tasks} of its tasks" for name, tasks in short.items()]
-            # A node label a constraint reads changed (the `labels` task ran
-            # first): the specs are the same, but the engine may have stopped
-            # tasks that no node can take any more, or may place them
-            # elsewhere. Deploy again so the wait reports it. Only stacks
-            # with such constraints pay for this second question.
-            keys = values.get("label_keys")
-            if keys and swarm.node_labels(keys) != values.get("node_labels"):
-                reasons.append("a node label its constraints read changed")
-            return reasons
-        except KargoError as err:
-            return [f"cannot check the cluster: {err}"]  # the action will report it too
-    return checker("cluster_unchanged", why)
+        return [f"{stack.name}: {reason}" for stack in stacks
+                for reason in stale_reasons(project, stack)]
+    return checker("stacks_unchanged", why)
 
 
-def remove_stack(project, stack):
-    print(f"remove {stack.name}", flush=True)
-    swarm.remove(stack.project, swarm.deploy_timeout(project.env))
+# --- remove, update -----------------------------------------------------------------
+
+def remove_stacks(project, stacks):
+    """Remove `stacks`, in the order given, each gone before the next."""
+    timeout = swarm.deploy_timeout(project.env)
+    for stack in stacks:
+        if swarm.snapshot(stack.project):
+            print(f"remove {stack.name}", flush=True)
+            swarm.remove(stack.project, timeout)
 
 
 def update_stack(project, stack, force=False):

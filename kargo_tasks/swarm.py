@@ -133,49 +133,99 @@ def remove_services(names):
         engine.call(f"remove service {name}", client.api.remove_service, name)
 
 
-def wait(project, timeout, expected=None, interval=1.0, stable=3.0):
-    """Block until every service of `project` runs its desired replicas of its
-    current spec; raise one line per failing service otherwise."""
-    deadline = time.monotonic() + timeout
-    progress = Progress()
-    stable_ids = stable_since = None
-    try:
-        while True:
-            services = _services(project)
-            pending, running = {}, set()
-            for service in services:
+def wait(project, timeout, expected=None):
+    """Block until every service of `project` converged; raise one line per
+    failing service otherwise."""
+    convergence = Convergence(timeout)
+    convergence.add(project, expected)
+    for _project, failures in convergence.settle([project]):
+        if failures:
+            raise KargoError("\n".join(failures))
+
+
+class Convergence:
+    """Waits on several stacks at once: every service of each runs its
+    desired replicas of its current spec, and the same tasks stayed up for
+    `stable` seconds (docker's own "verify" step: a command that exits at
+    once shows as running for an instant). Each poll asks the engine twice,
+    whatever the number of stacks: the services, then their current tasks."""
+
+    def __init__(self, timeout, interval=1.0, stable=3.0, progress=None):
+        self.timeout, self.interval, self.stable = timeout, interval, stable
+        self.progress = progress or Progress()
+        self.stacks = {}  # project -> state
+
+    def add(self, project, expected=None):
+        """Wait for `project` too (just sent; `expected`: its service names)."""
+        self.stacks[project] = {"expected": set(expected or ()), "ids": None, "since": None,
+                                "deadline": time.monotonic() + self.timeout}
+
+    def settle(self, projects):
+        """Poll every stack being waited on until each of `projects` settled;
+        yield (project, failure lines, empty when it converged) as each one
+        (of `projects` or not) settles."""
+        wanted = set(projects)
+        try:
+            while wanted & set(self.stacks):
+                for project, failures in self._poll():
+                    del self.stacks[project]
+                    yield project, failures
+                if wanted & set(self.stacks):
+                    time.sleep(self.interval)
+        finally:
+            self.progress.done()
+
+    def _poll(self):
+        services = [s for s in engine.get("list services", "/services", status=True)
+                    if (s["Spec"].get("Labels") or {}).get(NAMESPACE) in self.stacks]
+        tasks = _current_tasks(services)
+        now = time.monotonic()
+        settled = []
+        for project, state in list(self.stacks.items()):
+            mine = [s for s in services if s["Spec"]["Labels"][NAMESPACE] == project]
+            pending, failed, running = {}, [], set()
+            for service in mine:
                 name = service["Spec"]["Name"]
-                state, detail, ids = _progress(service)
+                status, detail, ids = _progress(service, tasks.get(service["ID"], []))
                 running |= ids
-                progress.update({name: detail})
-                if state == "failed":
-                    raise KargoError(f"service {name} failed: {detail}")
-                if state != "done":
+                self.progress.update({name: detail})
+                if status == "failed":
+                    failed.append(f"service {name} failed: {detail}")
+                elif status != "done":
                     pending[name] = detail
-            missing = {f"{project}_{name}" for name in expected or ()} - {
-                s["Spec"]["Name"] for s in services}
-            for name in missing:
+            for name in {f"{project}_{n}" for n in state["expected"]} - {
+                    s["Spec"]["Name"] for s in mine}:
                 pending[name] = "not created"
-            if not pending:
-                # Converged only once the same tasks stayed up for `stable`
-                # seconds (docker's own "verify" step): a command that exits
-                # at once shows as running for an instant.
-                if running != stable_ids:
-                    stable_ids, stable_since = running, time.monotonic()
-                elif time.monotonic() - stable_since >= stable:
-                    return
+            if failed:
+                settled.append((project, sorted(failed)))
+            elif not pending:
+                if running != state["ids"]:
+                    state["ids"], state["since"] = running, now
+                elif now - state["since"] >= self.stable:
+                    settled.append((project, []))
             else:
-                stable_ids = None
-            if time.monotonic() > deadline:
-                lines = [f"service {n} did not converge in {timeout:g}s: {d}" for n, d in pending.items()]
-                raise KargoError("\n".join(sorted(lines)))  # a line per service
-            time.sleep(interval)
-    finally:
-        progress.done()
+                state["ids"] = None
+                if now > state["deadline"]:
+                    settled.append((project, sorted(
+                        f"service {n} did not converge in {self.timeout:g}s: {d}"
+                        for n, d in pending.items())))
+        return settled
 
 
-def _progress(service):
-    """('done' | 'waiting' | 'failed', what to show)."""
+def _current_tasks(services):
+    """{service id: its tasks of the current spec}: one engine call."""
+    if not services:
+        return {}
+    found = {}
+    for task in engine.get("list tasks", "/tasks", filters={
+            "service": [s["ID"] for s in services], "_up-to-date": "true"}):
+        found.setdefault(task["ServiceID"], []).append(task)
+    return found
+
+
+def _progress(service, tasks):
+    """('done' | 'waiting' | 'failed', what to show, running task ids) of a
+    service from its tasks of the current spec."""
     spec = service["Spec"]
     update = service.get("UpdateStatus") or {}
     if update.get("State") in ("paused", "rollback_started", "rollback_paused", "rollback_completed"):
@@ -183,8 +233,6 @@ def _progress(service):
                 set())
     mode = spec.get("Mode", {})
     one_shot = _one_shot(spec)
-    tasks = engine.get(f"list tasks of {spec['Name']}", "/tasks",
-                       filters={"service": service["ID"], "_up-to-date": "true"})
     live = [t for t in tasks if t.get("DesiredState") in ("running", "complete")]
     running_ids = {t["ID"] for t in live if t["Status"]["State"] == "running"}
     running = len(running_ids)

@@ -1,5 +1,16 @@
-"""Stack tasks: `_stack:<s>` (resolved file), `deploy`, `remove`, `update`,
-`redeploy` per stack, and `labels` for the nodes."""
+"""Stack tasks: `_stack:<s>` (resolved file); `deploy` and `deploy:<s>`,
+`remove` and `remove:<s>` (a schedule over several stacks, in STACKS order);
+`update:<s>`, `redeploy:<s>`; `labels` for the nodes.
+
+`deploy` is one task over every stack, not a group of `deploy:<s>` tasks: doit
+runs the tasks of a group in whatever order its dispatcher resumes them, and
+one at a time; kargo's schedule sends in STACKS order and waits for several
+stacks at once. `deploy:<s>` (a task of its own, named like a sub-task) is
+the same schedule over `s` and the stacks it depends on. Each task depends
+only on the stack files it deploys: an error in a stack's files is that
+stack's, and every stack file a task deploys is resolved, so valid, before
+it asks the engine anything.
+"""
 import functools
 
 from doit.tools import result_dep
@@ -8,8 +19,9 @@ from ..actions import engine_check, failing, guarded
 from ..catalog import images_of
 from ..labels import applied, apply
 from ..project import current, digest_key
-from ..stacks import (cluster_unchanged, deploy_stack, inputs_unchanged, remove_stack,
-                      stack_file, update_stack, write_stack)
+from ..schedule import deploy
+from ..stacks import (hook_files, inputs_unchanged, remove_stacks, stack_file, stacks_unchanged,
+                      update_stack, write_stack)
 from ..swarm import snapshot
 from .common import each, stacks
 
@@ -30,44 +42,74 @@ def task__stack():
     yield from each(stacks, make, "resolve stack files")
 
 
-def _hook_files(project, stack):
-    return [str(project.layout.merged / rel) for s in stack.services
-            for rel in (f"deploy/{s}_before.sh", f"deploy/{s}_after.sh") if rel in project.plan]
+def _in_order(project):
+    """Every stack, in STACKS order, each after the stacks it depends on."""
+    return [project.catalog.stacks[n] for n in project.catalog.order(list(project.catalog.stacks))]
+
+
+def _deploy(project, chosen, name, doc):
+    """The task deploying the stacks `chosen` (catalog order, dependencies in)."""
+    images = sorted({image for stack in chosen
+                     for image in images_of(stack, project.catalog, project.env)})
+    return {
+        "basename": name,
+        "doc": doc,
+        "actions": [guarded(deploy, project, chosen)],
+        "file_dep": [str(path) for stack in chosen
+                     for path in [stack_file(project, stack), *hook_files(project, stack)]],
+        "task_dep": ["_configure"],
+        "uptodate": [stacks_unchanged(project, chosen),
+                     engine_check(lambda: applied(project.env, project.layout.root),
+                                  "node labels differ from <NODE>_LABELS")]
+                    # a rebuilt image redeploys the stacks running it (delta.py)
+                    + [result_dep(f"build:{image}") for image in images],
+        "verbosity": 2,
+    }
 
 
 def task_deploy():
-    """Deploy every stack in STACKS order (deploy:<stack> for one)."""
-    def make(project, stack):
-        return {
-            "name": stack.name,
-            "doc": f"deploy stack {stack.name}: {' '.join(stack.services)}",
-            "actions": [guarded(deploy_stack, project, stack)],
-            "file_dep": [str(stack_file(project, stack))] + _hook_files(project, stack),
-            "task_dep": ["_configure", "labels"] + [f"deploy:{dep}" for dep in stack.depends],
-            # a rebuilt image redeploys the stacks running it, and only those
-            "uptodate": [cluster_unchanged(project, stack)] + [
-                result_dep(f"build:{name}") for name in images_of(stack, project.catalog,
-                                                                  project.env)],
-            "verbosity": 2,
-        }
-    yield from each(stacks, make, "deploy stacks")
+    """Deploy every stack in STACKS order; deploy:<stack> for one (and what it depends on)."""
+    project = current()
+    if project.error:
+        yield {"basename": "deploy", "actions": [failing(project.error)], "doc": "deploy stacks"}
+        return
+    every = _in_order(project)
+    yield _deploy(project, every, "deploy", "deploy every stack, in STACKS order")
+    for stack in every:
+        chosen = [project.catalog.stacks[n] for n in project.catalog.order([stack.name])]
+        after = [s.name for s in chosen if s is not stack]
+        yield _deploy(project, chosen, f"deploy:{stack.name}",
+                      f"deploy stack {stack.name}: {' '.join(stack.services)}"
+                      + (f" (after {', '.join(after)})" if after else ""))
+
+
+def _remove(project, chosen, name, doc):
+    return {
+        "basename": name,
+        "doc": doc,
+        "actions": [guarded(remove_stacks, project, chosen)],
+        "task_dep": ["_configure"],
+        "uptodate": [engine_check(lambda: not any(snapshot(s.project) for s in chosen),
+                                  "a stack is deployed")],
+        "verbosity": 2,
+    }
 
 
 def task_remove():
-    """Remove every stack, last one first (remove:<stack> for one)."""
-    def make(project, stack):
-        dependents = [s.name for s in stacks(project) if stack.name in s.depends]
-        return {
-            "name": stack.name,
-            "doc": f"remove stack {stack.name} and wait until its services are gone",
-            "actions": [guarded(remove_stack, project, stack)],
-            # the stacks that depend on this one go first
-            "task_dep": ["_configure"] + [f"remove:{name}" for name in dependents],
-            "uptodate": [engine_check(lambda: not snapshot(stack.project),
-                                      f"stack {stack.project} is deployed")],
-            "verbosity": 2,
-        }
-    yield from each(lambda project: stacks(project)[::-1], make, "remove stacks")
+    """Remove every stack, last one first; remove:<stack> for one (its dependents first)."""
+    project = current()
+    if project.error:
+        yield {"basename": "remove", "actions": [failing(project.error)], "doc": "remove stacks"}
+        return
+    every = _in_order(project)
+    yield _remove(project, every[::-1], "remove", "remove every stack, last one first")
+    for stack in every:
+        dependents = {s.name for s in every if stack.name in project.catalog.order([s.name])}
+        chosen = [s for s in every[::-1] if s.name in dependents]
+        after = [s.name for s in chosen if s is not stack]
+        yield _remove(project, chosen, f"remove:{stack.name}",
+                      f"remove stack {stack.name} and wait until its services are gone"
+                      + (f" (after {', '.join(after)})" if after else ""))
 
 
 def task_update():
@@ -92,10 +134,11 @@ def task_redeploy():
         return {
             "name": stack.name,
             "doc": f"remove, configure and deploy stack {stack.name}",
-            "actions": [guarded(remove_stack, project, stack),
-                        guarded(deploy_stack, project, stack)],
+            "actions": [guarded(remove_stacks, project, [stack]),
+                        guarded(deploy, project, [stack])],
             # resolved first: a broken configuration must not remove a running stack
-            "task_dep": [f"_stack:{stack.name}", "labels"],
+            "file_dep": [str(stack_file(project, stack))],
+            "task_dep": ["_configure"],
             "uptodate": [False],
             "verbosity": 2,
         }
@@ -110,9 +153,7 @@ def task_labels():
     return {
         "doc": "apply <NODE>_LABELS to the Swarm nodes",
         "actions": [guarded(apply, project.env, project.layout.root)],
-        # the first engine call of a deploy: the whole merged configuration,
-        # every stack file included, is valid before it
-        "task_dep": ["_configure"] + [f"_stack:{name}" for name in project.catalog.stacks],
+        "task_dep": ["_configure"],
         "uptodate": [engine_check(lambda: applied(project.env, project.layout.root),
                                   "node labels differ from <NODE>_LABELS")],
     }
