@@ -15,11 +15,13 @@ from .interpolate import substitute
 
 # Keys `docker stack deploy` ignores with a warning (cli/compose/types:
 # UnsupportedProperties, DeprecatedProperties); `depends_on` it ignores
-# silently. None of them reaches the engine.
+# silently. None of them reaches the engine (tests/engine/test_compose_corpus.py).
+# `restart` is on the CLI's list too, but it does reach the engine: the CLI
+# makes it the restart policy when `deploy.restart_policy` is not set.
 IGNORED = {
     **dict.fromkeys(("build", "cgroupns_mode", "cgroup_parent", "devices", "domainname",
                      "external_links", "ipc", "links", "mac_address", "network_mode", "pid",
-                     "privileged", "restart", "security_opt", "shm_size", "userns_mode"),
+                     "privileged", "security_opt", "shm_size", "userns_mode"),
                     "unsupported by docker stack deploy"),
     "container_name": "deprecated: setting the container name is not supported",
     "expose": "deprecated: services on the same network reach each other on any port",
@@ -97,6 +99,10 @@ class File:
             for key in (spec if isinstance(spec, dict) else ()):
                 if key in IGNORED:
                     self.warn(f"services.{name}.{key} is {IGNORED[key]}", ("services", name, key))
+            if isinstance(spec, dict) and "restart" in spec and (
+                    (spec.get("deploy") or {}).get("restart_policy")):
+                self.warn(f"services.{name}.restart is ignored: deploy.restart_policy is set",
+                          ("services", name, "restart"))
 
     # --- interpolation, and the CLI's casts of what it changed -------------
 

@@ -88,7 +88,7 @@ def test_refused_by_kargo_and_by_docker(name, text, line, words, tmp_path):
 
 
 ACCEPTED = [
-    ("build, depends_on and restart (ignored, with a warning)",
+    ("build, depends_on (ignored, with a warning) and restart",
      "services:\n  x:\n    image: a\n    build: .\n    depends_on: [y]\n    restart: always\n"),
     ("placement max_replicas_per_node",
      "version: \"3.8\"\nservices:\n  x:\n    image: a\n    deploy:\n      placement:\n"
