@@ -7,7 +7,7 @@ import subprocess
 from doit.cmd_base import DoitCmdBase
 from doit.control import TaskControl
 
-from .plan import DEFAULT_TARGETS, order, stale_tasks
+from .plan import DEFAULT_TARGETS, order, selection, stale_tasks
 
 STALE = 'style=filled fillcolor="#f4a582"'
 FRESH = 'style=filled fillcolor="#d1e5f0"'
@@ -19,14 +19,14 @@ def dot(tasks, stale):
     lines = ["digraph kargo {", "  rankdir=LR;", '  node [shape=box fontname="sans"];']
     for task in tasks:
         if task.name in shown:
-            label = task.name.lstrip("_")
+            label = task.name
             lines.append(f'  "{label}" [{STALE if task.name in stale else FRESH}];')
     for task in tasks:
         if task.name not in shown:
             continue
         for dep in sorted(set(task.task_dep)):
             if dep in shown:
-                lines.append(f'  "{dep.lstrip("_")}" -> "{task.name.lstrip("_")}";')
+                lines.append(f'  "{dep}" -> "{task.name}";')
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -42,7 +42,7 @@ class Graph(DoitCmdBase):
         layout = current().layout
         control = TaskControl(self.task_list)
         selected = pos_args or [n for n in DEFAULT_TARGETS if n in control.tasks]
-        tasks = order(control.tasks, control._filter_tasks(selected))
+        tasks = order(control.tasks, selection(control, selected))
         stale = {task.name for task, _ in stale_tasks(tasks, control.tasks, self.dep_manager,
                                                       control.targets)}
         target = layout.merged / "graph.dot"

@@ -32,6 +32,15 @@ def order(tasks, selected):
     return result
 
 
+def selection(control, names):
+    """The task names asked for, each one a task (doit's own error otherwise)."""
+    from doit.exceptions import InvalidCommand
+    for name in names:
+        if name not in control.tasks:
+            raise InvalidCommand(not_found=name)
+    return list(names)
+
+
 def explain(task, status, dep_manager, project):
     """Lines saying why `task` would run."""
     lines = []
@@ -93,7 +102,7 @@ class Plan(DoitCmdBase):
         project = current()
         control = TaskControl(self.task_list)
         selected = pos_args or [name for name in DEFAULT_TARGETS if name in control.tasks]
-        tasks = order(control.tasks, control._filter_tasks(selected))
+        tasks = order(control.tasks, selection(control, selected))
         stale = stale_tasks(tasks, control.tasks, self.dep_manager, control.targets)
         for task, status in stale:
             self.outstream.write(f"{task.name}\n")

@@ -25,8 +25,9 @@ def deploy(project, stacks):
     env = project.env
     timeout = swarm.deploy_timeout(env)  # before the engine is asked anything
     docs = {stack.name: read_stack(project, stack) for stack in stacks}
-    stale = {stack.name: stale_reasons(project, stack) for stack in stacks}
+    # first: a label a placement constraint reads makes its stack stale
     labels.apply(env, project.layout.root)
+    stale = {stack.name: stale_reasons(project, stack) for stack in stacks}
     swarm.ensure_networks(sorted({name for doc, _ in docs.values()
                                   for name in _external_networks(doc)}))
     waits = swarm.Convergence(timeout)

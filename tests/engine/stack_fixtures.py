@@ -227,3 +227,14 @@ def stackenv(kargo, docker_client, busybox_image, unique_name):
     yield env
     errors = env.cleanup()
     assert not errors, f"cleanup failed: {errors}"
+
+
+def sent(proc):
+    """The stacks a deploy acted on, in order (`deploy <stack>: ...` lines)."""
+    return [line.split()[1][:-1] for line in proc.stdout.splitlines()
+            if line.startswith("deploy ") and line.split()[1].endswith(":")]
+
+
+def removed(proc):
+    """The stacks a remove removed, in order (`remove <stack>` lines)."""
+    return [line.split()[1] for line in proc.stdout.splitlines() if line.startswith("remove ")]

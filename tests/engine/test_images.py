@@ -235,7 +235,7 @@ def test_rebuilt_image_redeploys_only_the_stack_running_it(images):
     proc = images.run("deploy")
     assert images.ran(proc, f"build:{images.a}")  # deploy builds what it runs
     assert f"build:{images.b}" not in proc.stdout  # and only that
-    assert images.ran(proc, f"deploy:{sa}") and images.ran(proc, f"deploy:{sb}")
+    assert f"deploy {sa}: " in proc.stdout and f"deploy {sb}: " in proc.stdout
     before_a = images.services(sa)[svc_a]
     before_b = images.services(sb)[svc_b]
     spec_image = before_a["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
@@ -245,8 +245,8 @@ def test_rebuilt_image_redeploys_only_the_stack_running_it(images):
     images.change_context(images.a)
     proc = images.run("deploy")
     assert images.ran(proc, f"build:{images.a}")
-    assert images.ran(proc, f"deploy:{sa}")
-    assert f"deploy:{sb}" not in proc.stdout
+    assert f"deploy {sa}: {images.a} (image replaced)" in proc.stdout, proc.stdout
+    assert f"deploy {sb}: " not in proc.stdout
     after_a = images.services(sa)[svc_a]
     after_b = images.services(sb)[svc_b]
     new_digest = images.registry.digest(images.path(images.a), "1")

@@ -44,8 +44,8 @@ def test_node_labels_and_constraints_place_services_on_the_labelled_worker(multi
     db, web = env.service("db"), env.service("web")
 
     proc = env.run("deploy")
-    tasks = ran(proc)
-    assert "labels" in tasks and tasks.index("labels") < tasks.index(f"deploy:{env.stack}")
+    # labels first, then the stack whose constraints read them
+    assert proc.stdout.index("labels of kt-w") < proc.stdout.index(f"deploy {env.stack}: ")
     # the labels, on the nodes of those hostnames only
     managed = managed_key(env.kargo.root)  # this root's record of the keys it set
     assert cluster.labels("kt-w1") == {key: "db", managed: key}
@@ -78,9 +78,10 @@ def test_changed_labels_move_the_service_on_the_next_deploy(multienv, cluster):
 
     env.set_env(f'KT_W1_LABELS="{key}=spare"\nKT_W2_LABELS="{key}=db"\n' + constraint)
     proc = env.run("deploy")
-    # the labels task is stale, and so is the stack whose constraint reads
-    # the label; the stack file is not (it does not read *_LABELS)
-    assert ran(proc) == ["labels", f"deploy:{env.stack}"], proc.stdout
+    # the labels are stale, and so is the stack whose constraint reads the
+    # label; the stack file is not (it does not read *_LABELS)
+    assert ran(proc) == ["deploy"], proc.stdout
+    assert proc.stdout.index("labels of kt-w") < proc.stdout.index(f"deploy {env.stack}: ")
     assert cluster.labels("kt-w1")[key] == "spare" and cluster.labels("kt-w2")[key] == "db"
     # the deploy waited for the move: a new task, on kt-w2
     assert env.placement("db") == ["kt-w2"]
@@ -155,16 +156,16 @@ def test_deploy_names_the_service_no_labelled_node_can_take(multienv, cluster):
     env.set_env(base + "KT_REVISION=2\n")
     proc = env.run("deploy", check=False, env={"KARGO_DEPLOY_TIMEOUT": "6"})
     assert proc.returncode != 0, proc.stdout
-    assert ran(proc) == [f"stack:{env.stack}", f"deploy:{env.stack}"], proc.stdout
+    assert ran(proc) == [f"_stack:{env.stack}", "deploy"], proc.stdout
     [line] = [line for line in proc.stderr.splitlines() if line.startswith("kargo: ")]
-    assert line.startswith(f"kargo: deploy:{env.stack}: service {db} did not converge in 6s: "
+    assert line.startswith(f"kargo: deploy: service {db} did not converge in 6s: "
                            "0/1 running, pending: no suitable node"), proc.stderr
     assert env.placement("db") == [] and cluster.containers("kt-w2", db) == []
 
     # the node is back: the next deploy converges, on it, with the new spec
     cluster.update_node("kt-w1", Availability="active")
     proc = env.run("deploy")
-    assert ran(proc) == [f"deploy:{env.stack}"], proc.stdout
+    assert ran(proc) == ["deploy"] and f"deploy {env.stack}: " in proc.stdout, proc.stdout
     assert env.placement("db") == ["kt-w1"]
     [container] = cluster.containers("kt-w1", db)
     assert "KT_REVISION=2" in container.attrs["Config"]["Env"]

@@ -22,7 +22,7 @@ def test_plan_says_why_and_touches_nothing(stackenv):
     env = stackenv
     first = plan(env)
     assert first.returncode == WOULD_RUN
-    assert f"deploy:{env.a}\n    never deployed by kargo" in first.stdout
+    assert f"deploy\n    {env.a}: never deployed by kargo\n    {env.b}: never" in first.stdout
     assert not env.services()  # asking deployed nothing
     env.run("deploy")
     settled = plan(env)
@@ -39,8 +39,8 @@ def test_plan_says_why_and_touches_nothing(stackenv):
     out = plan(env)
     assert out.returncode == WOULD_RUN
     text = out.stdout
-    assert "configure:configs/web/web.conf\n    now made from configs/web/web.conf (workspace)" in text
-    assert f"stack:{env.a}\n    variable MOTTO changed" in text
+    assert "_configure:configs/web/web.conf\n    now made from configs/web/web.conf (workspace)" in text
+    assert f"_stack:{env.a}\n    variable MOTTO changed" in text
     assert f"service {env.service(env.b, 'worker')} was changed outside kargo" in text
     assert canary not in text + out.stderr
     assert env.versions() == before  # still nothing touched
@@ -53,12 +53,13 @@ def test_graph_highlights_the_stale_tasks(stackenv):
     write(env.kargo.workspace / "configs/web/web.conf", "level = 7\n")
     out = env.run("graph").stdout
     dot = (env.kargo.merged / "graph.dot").read_text()
-    stale = 'style=filled fillcolor="#f4a582"'
-    assert f'"deploy:{env.a}" [{stale}]' in dot
-    assert f'"configure:configs/web/web.conf" [{stale}]' in dot
-    assert f'"deploy:{env.b}" [{stale}]' not in dot  # B does not use the file
-    assert f'"stack:{env.a}" -> "deploy:{env.a}"' in dot
+    stale, fresh = 'style=filled fillcolor="#f4a582"', 'style=filled fillcolor="#d1e5f0"'
+    assert f'"deploy" [{stale}]' in dot
+    assert f'"_configure:configs/web/web.conf" [{stale}]' in dot
+    assert f'"_stack:{env.a}" [{stale}]' in dot
+    assert f'"_stack:{env.b}" [{fresh}]' in dot  # B does not use the file
+    assert f'"_stack:{env.a}" -> "deploy"' in dot
     assert shutil.which("dot"), "graphviz is installed by .ci/run"
     svg = html.unescape((env.kargo.merged / "graph.svg").read_text())
     assert str(env.kargo.merged / "graph.svg") in out
-    assert "<svg" in svg and f"deploy:{env.a}" in svg and "#f4a582" in svg
+    assert "<svg" in svg and "deploy" in svg and "#f4a582" in svg

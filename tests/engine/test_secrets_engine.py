@@ -125,7 +125,7 @@ def test_canary_reaches_the_container_and_nothing_else(images, tmp_path):
         victims[rel] = victim
     write(ws / ".env", env_text.replace(f"APP_TOKEN={CANARY}", f"APP_TOKEN={CANARY2}"))
     proc = run("deploy")
-    assert f".  deploy:{sa}" in proc.stdout
+    assert f"deploy {sa}: " in proc.stdout
     for rel, victim in victims.items():
         assert victim.read_text() == "untouched\n", rel
         assert not (k.merged / rel).is_symlink(), rel
