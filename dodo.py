@@ -2,5 +2,9 @@
 
 Thin on purpose: the tasks live in kargo_tasks; `kargo` runs the same ones.
 """
-from kargo_tasks.config import DOIT_CONFIG  # noqa: F401
+import sys
+
+from kargo_tasks.config import DOIT_CONFIG, start  # noqa: F401
 from kargo_tasks.tasks import *  # noqa: F401,F403
+
+start(sys.argv[1:])

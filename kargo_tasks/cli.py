@@ -12,7 +12,8 @@ def main(argv=None):
     from doit.doit_cmd import DoitMain
 
     from . import tasks
-    from .config import DOIT_CONFIG
+    from .config import DOIT_CONFIG, start
+    start(argv)
     namespace = {name: getattr(tasks, name) for name in tasks.__all__}
     namespace["DOIT_CONFIG"] = DOIT_CONFIG
     # kargo's own commands (plan, graph) come from the package's entry points

@@ -1,25 +1,13 @@
-"""doit's configuration, shared by dodo.py and the `kargo` command."""
+"""doit's configuration, shared by dodo.py and the `kargo` command, and what
+a run does before doit starts (`start`): importing this module does nothing."""
 import gc
 
-from .files import ensure_dir
 from .report import Reporter
 from .workspace import layout
 
-# No cyclic garbage collection while doit loads and checks the tasks: with
-# one task per merged file, the collector walked tens of thousands of live
-# objects again and again (a no-op configure of 10,000 files: 1.6 s -> 1.0 s).
-# The first action that runs turns it back on (actions.guarded).
-gc.disable()
-
-_LAYOUT = layout()
-# doit opens its database before it loads any task: its folder must exist
-# when this configuration is read (a private folder, like all of .kargo/).
-ensure_dir(_LAYOUT.merged)
-ensure_dir(_LAYOUT.state)
-
 DOIT_CONFIG = {
     # The doit database lives with the merged configuration it describes.
-    "dep_file": str(_LAYOUT.state / "doit.db"),
+    "dep_file": str(layout().state / "doit.db"),
     "backend": "sqlite3",
     # Nothing printed for up-to-date tasks: a no-op run is silent.
     "reporter": Reporter,
@@ -30,3 +18,19 @@ DOIT_CONFIG = {
     "default_tasks": ["show"],
 }
 
+
+def start(argv):
+    """Called where a run starts (dodo.py, `kargo`), before doit opens its
+    database: kargo's private folders must exist. For a run that may run
+    tasks, no cyclic garbage collection while doit loads and checks them:
+    with one task per merged file, the collector walked tens of thousands of
+    live objects again and again (a no-op configure of 10,000 files: 1.6 s
+    -> 1.0 s); the first action that runs turns it back on (actions.guarded).
+    `list`, `plan`, `graph` and the like keep it."""
+    from .files import ensure_dir
+    from .lock import wanted
+    lay = layout()
+    ensure_dir(lay.merged)
+    ensure_dir(lay.state)
+    if wanted(argv):
+        gc.disable()

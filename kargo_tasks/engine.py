@@ -1,39 +1,135 @@
-"""The only place that talks to the Docker engine.
+"""The only place that talks to the Docker engine: the one chosen, as the
+docker CLI chooses it, by endpoint.py.
 
-Questions (`get`: list services, inspect an image, ...) go over a plain HTTP
-connection to the engine's socket: a no-op run asks a few dozen of them, and
-docker-py would cost more to import (0.1 s) and per request than the run's
-own work. Changes go through docker-py (imported lazily, only by the actions
-that make them) or the docker CLI for `docker stack deploy`, the CLI's own
-compose implementation. Every failure becomes an EngineError carrying the
-command, the exit code and the engine's message.
+Questions (`get`: list services, inspect an image, ...) go over the standard
+library's http.client: a no-op run asks a few dozen of them, and docker-py
+would cost more to import (0.1 s) than that run's own work. The connection
+is the endpoint's: the engine's unix socket, TCP (with TLS when the endpoint
+has it), or ssh, which runs `ssh ... docker system dial-stdio` as the CLI
+does. Changes go through docker-py's public client (imported lazily, only by
+the actions that make them), made for the same endpoint, and the docker CLI
+(`docker stack deploy`, the CLI's own compose implementation), run with the
+same endpoint pinned in its environment. Every failure becomes an
+EngineError carrying the command, the exit code and the engine's message.
 """
 import functools
+import http.client
 import json
 import os
+import socket
 import subprocess
 import urllib.parse
 
-from . import wire
+from . import endpoint as endpoint_mod
 from .errors import EngineError
 
 NOT_RUNNING = "the Docker engine is not answering"
+TIMEOUT = 120
+# errors of a kept-alive connection the engine closed meanwhile: the request
+# was not taken, sending it again is safe (a timeout is not one of them)
+STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
 
 
-def _where():
-    return os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+@functools.lru_cache(maxsize=None)
+def current():
+    """The endpoint of this run (resolved once)."""
+    return endpoint_mod.resolve()
+
+
+def describe():
+    return current().describe()
+
+
+def _unreachable(what, exc):
+    return EngineError(f"{NOT_RUNNING} on {describe()}", command=what, stderr=str(exc),
+                       hint="start dockerd, e.g. bash scripts/engine-up, or choose another "
+                            "engine with DOCKER_HOST or DOCKER_CONTEXT")
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path):
+        super().__init__("localhost", timeout=TIMEOUT)
+        self.socket_path = path
+
+    def connect(self):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self.socket_path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+class _SSHConnection(http.client.HTTPConnection):
+    """HTTP over `ssh ... docker system dial-stdio`, the command the docker
+    CLI runs for an ssh:// host (OpenSSH's own configuration applies)."""
+
+    def __init__(self, url):
+        super().__init__("localhost", timeout=TIMEOUT)
+        self.url = url
+        self.process = None
+
+    def connect(self):
+        url = self.url
+        remote = ["docker"] + ([f"--host=unix://{url.path}"] if url.path not in ("", "/") else [])
+        command = ["ssh", "-o", "ConnectTimeout=30", "-T"]
+        command += ["-l", url.username] if url.username else []
+        command += ["-p", str(url.port)] if url.port else []
+        command += ["--", url.hostname, *remote, "system", "dial-stdio"]
+        mine, theirs = socket.socketpair()
+        try:
+            self.process = subprocess.Popen(command, stdin=theirs, stdout=theirs,
+                                            stderr=subprocess.DEVNULL)
+        except OSError:
+            mine.close()
+            raise
+        finally:
+            theirs.close()
+        mine.settimeout(self.timeout)
+        self.sock = mine
+
+    def close(self):
+        super().close()
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait()
+            self.process = None
+
+
+def _ssl_context(tls):
+    import ssl
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if tls.verify:
+        if tls.ca:
+            context.load_verify_locations(tls.ca)
+        else:
+            context.load_default_certs()
+    else:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if tls.cert:
+        context.load_cert_chain(tls.cert, tls.key)
+    return context
 
 
 @functools.lru_cache(maxsize=None)
 def _connection():
-    """The connection to the engine, or None when only docker-py knows how to
-    reach it (TLS, ssh://)."""
-    url = urllib.parse.urlsplit(_where())
+    """The kept-alive connection to the engine of this run."""
+    point = current()
+    url = urllib.parse.urlsplit(point.host)
     if url.scheme == "unix":
-        return wire.unix(url.path, 120)
-    if url.scheme == "tcp" and not os.environ.get("DOCKER_TLS_VERIFY"):
-        return wire.tcp(url.hostname, url.port or 2375, 120)
-    return None
+        return _UnixConnection(url.path)
+    if url.scheme == "ssh":
+        return _SSHConnection(url)
+    if url.scheme == "tcp":
+        if point.tls:
+            return http.client.HTTPSConnection(url.hostname, url.port, timeout=TIMEOUT,
+                                               context=_ssl_context(point.tls))
+        return http.client.HTTPConnection(url.hostname, url.port, timeout=TIMEOUT)
+    raise EngineError(f"cannot reach an engine at {point.describe()}: unknown scheme "
+                      f"{url.scheme!r}", command="choose the Docker engine")
 
 
 def _query(params):
@@ -52,22 +148,21 @@ def get(what, path, *, missing=False, **params):
     """GET `path` (e.g. "/services") from the engine; its JSON. With
     `missing=True`, None when the engine answers 404."""
     query = _query(params)
+    target = urllib.parse.quote(path, safe="/:@") + (f"?{query}" if query else "")
     conn = _connection()
-    if conn is None:  # TLS or ssh: docker-py knows how
-        api = client().api
+    for attempt in (1, 2):
         try:
-            return call(what, lambda: api._result(api._get(api._url(path), params=query), True))
-        except EngineError as err:
-            if missing and err.exit_code == 404:
-                return None
-            raise
-    try:
-        response = conn.request("GET", path + (f"?{query}" if query else ""))
-        body = response.body
-    except OSError as exc:
-        conn.close()
-        raise EngineError(f"{NOT_RUNNING} on {_where()}", command=what, stderr=str(exc),
-                          hint="start dockerd, e.g. bash scripts/engine-up")
+            conn.request("GET", target)
+            response = conn.getresponse()
+            body = response.read()
+            break
+        except STALE as exc:
+            conn.close()
+            if attempt == 2:
+                raise _unreachable(what, exc) from None
+        except OSError as exc:  # no engine, refused, TLS, a timeout: not sent again
+            conn.close()
+            raise _unreachable(what, exc) from None
     if response.status == 404 and missing:
         return None
     if response.status >= 400:
@@ -91,11 +186,13 @@ MANIFEST_TYPES = ", ".join([
 LOOPBACK = {"localhost", "127.0.0.1", "[::1]"}
 
 
-def _loopback_manifest(ref):
+def _loopback_manifest(ref, engine_host):
     """(host:port, repository, tag) when `ref`'s registry is on this machine's
-    loopback, which the engine always reaches over plain HTTP; else None."""
+    loopback and so is the engine (`engine_host`); else None."""
     if "@" in ref or "/" not in ref:
         return None
+    if not engine_host.startswith("unix://"):
+        return None  # a remote engine's loopback is not this machine's
     host, rest = ref.split("/", 1)
     if host.rsplit(":", 1)[0] not in LOOPBACK:
         return None
@@ -107,10 +204,11 @@ def registry_digest(ref):
     """The digest the registry of image `ref` has for it (what `docker stack
     deploy` pins a service to), None when the registry cannot say.
 
-    A registry on the loopback (the default, KARGO_REGISTRY=127.0.0.1:5000) is
-    asked directly: one HEAD costs ~1 ms, the engine's distribution endpoint
-    ~6 ms per image, and a no-op run asks it for every image."""
-    direct = _loopback_manifest(ref)
+    A registry on the loopback of a local engine (the default,
+    KARGO_REGISTRY=127.0.0.1:5000) is asked directly: one HEAD costs ~1 ms,
+    the engine's distribution endpoint ~6 ms per image, and a no-op run asks
+    it for every image."""
+    direct = _loopback_manifest(ref, current().host)
     if direct:
         found = _head_manifest(*direct)
         if found is not False:
@@ -131,25 +229,28 @@ def registry_digest(ref):
 @functools.lru_cache(maxsize=None)
 def _registry_connection(host):
     url = urllib.parse.urlsplit(f"//{host}")
-    return wire.tcp(url.hostname, url.port or 80, 10)
+    return http.client.HTTPConnection(url.hostname, url.port or 80, timeout=10)
 
 
 def _head_manifest(host, repo, tag):
     """The Docker-Content-Digest of the manifest, None when the registry has
     none, False when it cannot say so plainly (down, auth): ask the engine."""
+    conn = _registry_connection(host)
     try:
-        response = _registry_connection(host).request(
-            "HEAD", f"/v2/{repo}/manifests/{tag}", {"Accept": MANIFEST_TYPES})
-    except OSError:
+        conn.request("HEAD", f"/v2/{repo}/manifests/{tag}", headers={"Accept": MANIFEST_TYPES})
+        response = conn.getresponse()
+        response.read()
+    except (OSError, http.client.HTTPException):
+        conn.close()
         return False
     if response.status == 404:
         return None
-    return (response.status == 200 and response.headers.get("docker-content-digest")) or False
+    return (response.status == 200 and response.getheader("Docker-Content-Digest")) or False
 
 
 @functools.lru_cache(maxsize=None)
 def _has_credentials():
-    folder = os.environ.get("DOCKER_CONFIG") or os.path.expanduser("~/.docker")
+    folder = endpoint_mod.config_dir(os.environ)
     try:
         with open(os.path.join(folder, "config.json"), encoding="utf-8") as f:
             config = json.load(f)
@@ -160,12 +261,27 @@ def _has_credentials():
 
 @functools.lru_cache(maxsize=None)
 def client():
+    """docker-py's client for the endpoint of this run."""
     import docker
+    point = current()
+    tls = False
+    if point.tls:
+        verify = point.tls.verify
+        tls = docker.tls.TLSConfig(
+            client_cert=(point.tls.cert, point.tls.key) if point.tls.cert else None,
+            ca_cert=point.tls.ca if verify else None, verify=(point.tls.ca or True) if verify else False)
+    base_url = point.host.replace("tcp://", "https://", 1) if point.tls else point.host
+    # The API version is asked here, not by docker-py's constructor: its
+    # request would let REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replace the
+    # endpoint's authority (docker/docker-py#2433). The endpoint decides.
+    version = get("docker version", "/version")["ApiVersion"]
     try:
-        return docker.from_env(timeout=120)
+        made = docker.DockerClient(base_url=base_url, tls=tls, timeout=TIMEOUT, version=version,
+                                   use_ssh_client=base_url.startswith("ssh://"))
     except docker.errors.DockerException as exc:
-        raise EngineError(f"{NOT_RUNNING} on {_where()}", command="docker version",
-                          stderr=str(exc), hint="start dockerd, e.g. bash scripts/engine-up")
+        raise _unreachable("docker version", exc) from None
+    made.api.trust_env = False
+    return made
 
 
 def call(what, func, *args, **kwargs):
@@ -179,7 +295,13 @@ def call(what, func, *args, **kwargs):
         raise EngineError(f"{what}: {message}", command=what,
                           exit_code=exc.status_code, stderr=message)
     except (requests.exceptions.ConnectionError, docker.errors.DockerException) as exc:
-        raise EngineError(f"{what}: {NOT_RUNNING} on {_where()}", command=what, stderr=str(exc))
+        raise _unreachable(what, exc) from None
+
+
+def cli_env(environ=None):
+    """The environment for a docker CLI (or a hook running one): this run's
+    engine, pinned."""
+    return endpoint_mod.cli_env(current(), environ)
 
 
 def run_cli(args, *, what=None, timeout=600):
@@ -187,7 +309,7 @@ def run_cli(args, *, what=None, timeout=600):
     command = ["docker", *args]
     try:
         proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
+                              stdin=subprocess.DEVNULL, env=cli_env())
     except FileNotFoundError:
         raise EngineError("the docker command is not installed", command=" ".join(command))
     except subprocess.TimeoutExpired:
@@ -196,8 +318,8 @@ def run_cli(args, *, what=None, timeout=600):
     if proc.returncode != 0:
         stderr = proc.stderr.strip()
         last = stderr.splitlines()[-1] if stderr else f"exit code {proc.returncode}"
-        if "Cannot connect to the Docker daemon" in stderr:
-            last = f"{NOT_RUNNING} on {_where()}"
+        if "Cannot connect to the Docker daemon" in stderr or "error during connect" in stderr:
+            last = f"{NOT_RUNNING} on {describe()}"
         raise EngineError(f"{what or ' '.join(command[:3])}: {last}", command=" ".join(command),
                           exit_code=proc.returncode, stderr=stderr)
     return proc.stdout

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from . import engine
 from .environment import prefix
-from .errors import ConfigError
+from .errors import ConfigError, EngineError
 
 MANAGED_PREFIX = "org.kargo.managed"
 
@@ -83,16 +83,37 @@ def applied(env, root):
     return not changes and not warnings
 
 
+# A node update names the version it read: when anyone else updated the
+# node meanwhile, the engine refuses it ("update out of sequence"). Read the
+# node again and apply the labels to what it is now, a few times.
+RETRIES = 5
+
+
 def apply(env, root):
     changes, warnings = _plan(env, root)
     for line in warnings:
         # stderr: doit keeps an action's stdout to itself (verbosity 1)
         print(line, file=sys.stderr, flush=True)
-    client = engine.client()
+    managed = managed_key(root)
     for node, labels in changes:
-        spec = dict(node["Spec"], Labels=labels)
         host = node["Description"]["Hostname"]
-        engine.call(f"update labels of node {host}", client.api.update_node,
-                    node["ID"], node["Version"]["Index"], spec)
+        desired = wanted(env, [host])[0][host]
+        for attempt in range(RETRIES):
+            try:
+                _update(node, labels, host)
+                break
+            except EngineError as err:
+                if "out of sequence" not in str(err) or attempt == RETRIES - 1:
+                    raise
+            node = engine.get(f"inspect node {host}", f"/nodes/{node['ID']}")
+            labels = merged_labels(node["Spec"].get("Labels") or {}, desired, managed)
+            if labels == (node["Spec"].get("Labels") or {}):
+                break  # the other writer did it
         shown = sorted(k for k in labels if not k.startswith(MANAGED_PREFIX))
         print(f"labels of {host}: {' '.join(shown)}")
+
+
+def _update(node, labels, host):
+    spec = dict(node["Spec"], Labels=labels)
+    engine.call(f"update labels of node {host}", engine.client().api.update_node,
+                node["ID"], node["Version"]["Index"], spec)

@@ -27,7 +27,8 @@ def deploy(project, stacks):
     docs = {stack.name: read_stack(project, stack) for stack in stacks}
     # first: a label a placement constraint reads makes its stack stale
     labels.apply(env, project.layout.root)
-    stale = {stack.name: stale_reasons(project, stack) for stack in stacks}
+    services = swarm.all_services()
+    stale = {stack.name: stale_reasons(project, stack, services) for stack in stacks}
     swarm.ensure_networks(sorted({name for doc, _ in docs.values()
                                   for name in _external_networks(doc)}))
     waits = swarm.Convergence(timeout)

@@ -12,12 +12,23 @@ def use(project, workspace=""):
     print(f"workspace: {path} (recorded in {project.layout.record})")
 
 
+def _engine():
+    """Which engine this run talks to, and why (it is not asked anything)."""
+    from . import engine
+    from .errors import KargoError
+    try:
+        return engine.describe()
+    except KargoError as err:
+        return f"none: {err}"
+
+
 def describe(project):
     lay = project.layout
     print(f"workspace: {project.workspace or 'none selected (' + workspace_mod.FIX + ')'}")
     if project.error:
         raise project.error
     print(f"merged configuration: {lay.merged}")
+    print(f"engine: {_engine()}")
     print("stacks (deploy order):")
     for stack in project.catalog.stacks.values():
         after = f"  [after {', '.join(stack.depends)}]" if stack.depends else ""

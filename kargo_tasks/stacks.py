@@ -109,11 +109,12 @@ def label_keys(doc):
     return sorted(keys)
 
 
-def stale_reasons(project, stack):
+def stale_reasons(project, stack, services=None):
     """Why `stack` must be deployed again ([] when the cluster runs what
     kargo's last deploy of this stack file left): never deployed, a new stack
     file or hook, a service changed or removed outside kargo, tasks missing
-    (a node was lost), a node label its constraints read changed."""
+    (a node was lost), a node label its constraints read changed. `services`:
+    every service of the swarm, when the caller asked once for many stacks."""
     values = read_record(project, stack)
     if values is None:
         return ["never deployed by kargo"]
@@ -127,7 +128,7 @@ def stale_reasons(project, stack):
     reasons += [f"{path} changed" for path in changed_files(values.get("hooks"))]
     saved = values.get("cluster") or {}
     try:
-        now, short = swarm.observe(stack.project)
+        now, short = swarm.observe(stack.project, services)
         if not now:
             return reasons + [f"stack {stack.project} is not deployed"]
         reasons += [f"service {name} was {'removed' if name not in now else 'changed'} "
@@ -151,8 +152,14 @@ def stacks_unchanged(project, stacks):
     """doit `uptodate` callable over several stacks; `doit plan` says which
     stack is stale and why."""
     def why(_values=None):
+        services = None
+        if len(stacks) > 1:
+            try:
+                services = swarm.all_services()
+            except KargoError:
+                pass  # each stack says it cannot check the cluster
         return [f"{stack.name}: {reason}" for stack in stacks
-                for reason in stale_reasons(project, stack)]
+                for reason in stale_reasons(project, stack, services)]
     return checker("stacks_unchanged", why)
 
 

@@ -29,11 +29,21 @@ def snapshot(project):
     return observe(project)[0]
 
 
-def observe(project):
+def all_services():
+    """Every service of the swarm, with its task counts: one engine call for
+    the questions about many stacks (a no-op run over 50 stacks asks once)."""
+    return engine.get("list services", "/services", status=True)
+
+
+def observe(project, services=None):
     """(snapshot, {service: "running/desired"} of the services running fewer
-    tasks than they should, e.g. after a node was lost): one engine call."""
-    services = engine.get(f"list services of {project}", "/services",
-                          filters={"label": f"{NAMESPACE}={project}"}, status=True)
+    tasks than they should, e.g. after a node was lost): one engine call, or
+    none given `services` (from `all_services`)."""
+    if services is None:
+        services = engine.get(f"list services of {project}", "/services",
+                              filters={"label": f"{NAMESPACE}={project}"}, status=True)
+    else:
+        services = [s for s in services if (s["Spec"].get("Labels") or {}).get(NAMESPACE) == project]
     snap = {s["Spec"]["Name"]: [s["ID"], s["Version"]["Index"]] for s in services}
     lost = _lost_running(services) if services and _down_nodes() else {}
     short = {}
@@ -176,7 +186,7 @@ class Convergence:
             self.progress.done()
 
     def _poll(self):
-        services = [s for s in engine.get("list services", "/services", status=True)
+        services = [s for s in all_services()
                     if (s["Spec"].get("Labels") or {}).get(NAMESPACE) in self.stacks]
         tasks = _current_tasks(services)
         now = time.monotonic()
@@ -309,7 +319,8 @@ def run_hook(path, env):
     if not os.access(path, os.X_OK):
         raise KargoError("hook is not executable (chmod +x it)", where=str(path))
     try:
-        proc = subprocess.run([str(path)], env=env.as_dict(), capture_output=True, text=True,
+        proc = subprocess.run([str(path)], env=engine.cli_env(env.as_dict()), capture_output=True,
+                              text=True,
                               stdin=subprocess.DEVNULL, cwd=path.parent)
     except OSError as exc:
         # No `#!` line (ENOEXEC) or a missing interpreter (`#!/bin/sh\r` saved

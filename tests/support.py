@@ -1,8 +1,12 @@
 """Test support: an isolated kargo root (KARGO_ROOT) and a way to run doit on it."""
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -28,10 +32,13 @@ class Kargo:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("KARGO_")}
         self.env.update(KARGO_ROOT=str(root), KARGO_WORKSPACE=str(workspace))
 
+    def command(self, *args):
+        """The command line of `doit <args>` on the repo's dodo.py."""
+        return [sys.executable, "-m", "doit", "-f", str(REPO / "dodo.py"), *args]
+
     def run(self, *args, check=True, env=None, cwd=None):
         """`doit <args>` on the repo's dodo.py against this root."""
-        cmd = [sys.executable, "-m", "doit", "-f", str(REPO / "dodo.py"), *args]
-        return self._run(cmd, check, env, cwd)
+        return self._run(self.command(*args), check, env, cwd)
 
     def kargo(self, *args, check=True, env=None, cwd=None):
         cmd = [sys.executable, "-m", "kargo_tasks.cli", *args]
@@ -92,3 +99,36 @@ def retry(func, timeout=20):
             if time.monotonic() > deadline:
                 return exc
             time.sleep(0.5)
+
+
+class EngineProbe:
+    """A unix socket that accepts and drops connections, counting them."""
+
+    def __init__(self):
+        # short path: a unix socket path is at most 107 bytes
+        self.dir = tempfile.mkdtemp(prefix="kt-probe-", dir="/tmp")
+        self.path = os.path.join(self.dir, "engine.sock")
+        self.url = f"unix://{self.path}"
+        self.connections = 0
+        self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._server.bind(self.path)
+        self._server.listen(64)
+        self._server.settimeout(0.1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self):
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            conn.close()
+
+    def close(self):
+        self._stop.set()
+        self._thread.join()
+        self._server.close()
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -26,15 +26,11 @@ a failing build and a push to a stopped registry (test_images.py), and
 KARGO_DEPLOY_TIMEOUT / <NODE>_LABELS cases (test_faults.py).
 """
 import os
-import shutil
-import socket
 import sqlite3
-import tempfile
-import threading
 
 import pytest
 
-from support import write
+from support import EngineProbe, write
 
 # The workspace compose file of the `front` service for every case: it reads
 # the variables the cases break (replicas, a config file, a motto).
@@ -56,39 +52,6 @@ configs:
     file: ../configs/front/${FRONT_CONF:-plain.conf}
 """
 BASE_ENV = "FRONT_MOTTO=steady\n"
-
-
-class EngineProbe:
-    """A unix socket that accepts and drops connections, counting them."""
-
-    def __init__(self):
-        # short path: a unix socket path is at most 107 bytes
-        self.dir = tempfile.mkdtemp(prefix="kt-probe-", dir="/tmp")
-        self.path = os.path.join(self.dir, "engine.sock")
-        self.url = f"unix://{self.path}"
-        self.connections = 0
-        self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._server.bind(self.path)
-        self._server.listen(64)
-        self._server.settimeout(0.1)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self):
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._server.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            conn.close()
-
-    def close(self):
-        self._stop.set()
-        self._thread.join()
-        self._server.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @pytest.fixture
@@ -490,7 +453,8 @@ def test_the_probe_sees_an_engine_call(baseline, probe):
     proc = baseline.run("deploy", check=False)
     assert proc.returncode != 0
     assert probe.connections > 0
-    assert f"the Docker engine is not answering on {probe.url}" in proc.stderr
+    assert f"the Docker engine is not answering on {probe.url} (chosen by DOCKER_HOST)" in \
+        proc.stderr
 
 
 @pytest.mark.parametrize("what", ["compose key", "undefined variable"])

@@ -5,8 +5,12 @@ never skip, so CI cannot go green without exercising it. `bash scripts/engine-up
 brings everything up.
 """
 import hashlib
+import os
 import pathlib
 import shutil
+import signal
+import subprocess
+import time
 import urllib.request
 import uuid
 
@@ -113,3 +117,63 @@ def busybox_image(docker_client, registry, tmp_path_factory):
 def unique_name():
     """Short unique lowercase name for engine resources a test creates."""
     return f"kt-{uuid.uuid4().hex[:8]}"
+
+
+class Background:
+    """A doit run in its own process group; output in files (a pipe nobody
+    reads would stall it)."""
+
+    count = 0
+
+    def __init__(self, kargo, tmp, *args, env=None):
+        Background.count += 1
+        self.out = tmp / f"run-{Background.count}.out"
+        self.err = tmp / f"run-{Background.count}.err"
+        cmd = kargo.command(*args)
+        with open(self.out, "w") as out, open(self.err, "w") as err:
+            self.proc = subprocess.Popen(cmd, env=dict(kargo.env, **(env or {})), cwd=_HERE.parent.parent,
+                                         stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                         start_new_session=True)
+
+    @property
+    def stdout(self):
+        return self.out.read_text()
+
+    @property
+    def stderr(self):
+        return self.err.read_text()
+
+    def wait_for(self, predicate, timeout=60, what="output"):
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            assert self.proc.poll() is None, (
+                f"run ended ({self.proc.returncode}) before {what}:\n{self.stdout}\n{self.stderr}")
+            assert time.monotonic() < deadline, f"no {what} after {timeout}s:\n{self.stdout}"
+            time.sleep(0.05)
+
+    def signal(self, sig):
+        os.killpg(self.proc.pid, sig)
+
+    def finish(self, timeout=60):
+        return self.proc.wait(timeout)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(30)
+
+
+@pytest.fixture
+def background(tmp_path):
+    started = []
+
+    def start(kargo, *args, env=None):
+        run = Background(kargo, tmp_path, *args, env=env)
+        started.append(run)
+        return run
+    yield start
+    for run in started:
+        run.stop()

@@ -77,6 +77,8 @@ def _normalized(client, spec, project):
             data = inspect(ref_id)["Spec"].get("Data")
             # a secret's data is not readable back: its name's absence is enough
             ref["content"] = base64.b64decode(data).decode() if data else "(secret)"
+        # the CLI converts them from a map: their order varies from one deploy to the next
+        container.get(kind, []).sort(key=lambda ref: json.dumps(ref, sort_keys=True))
     for mount in container.get("Mounts") or []:
         if mount.get("Type") == "volume" and mount.get("Source"):
             mount["Source"] = mount["Source"].replace(f"{project}_", "", 1)

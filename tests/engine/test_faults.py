@@ -16,8 +16,6 @@ import os
 import signal
 import socket
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import time
 
@@ -25,7 +23,7 @@ import pytest
 
 from image_fixtures import images  # noqa: F401
 from stack_fixtures import sent, stackenv  # noqa: F401
-from support import REPO, write
+from support import write
 
 pytestmark = pytest.mark.slow
 
@@ -40,66 +38,6 @@ def ran(text):
 
 def errors(text):
     return [line for line in text.splitlines() if line.strip()]
-
-
-class Background:
-    """A doit run in its own process group; output in files (a pipe nobody
-    reads would stall it)."""
-
-    count = 0
-
-    def __init__(self, kargo, tmp, *args, env=None):
-        Background.count += 1
-        self.out = tmp / f"run-{Background.count}.out"
-        self.err = tmp / f"run-{Background.count}.err"
-        cmd = [sys.executable, "-m", "doit", "-f", str(REPO / "dodo.py"), *args]
-        with open(self.out, "w") as out, open(self.err, "w") as err:
-            self.proc = subprocess.Popen(cmd, env=dict(kargo.env, **(env or {})), cwd=REPO,
-                                         stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                         start_new_session=True)
-
-    @property
-    def stdout(self):
-        return self.out.read_text()
-
-    @property
-    def stderr(self):
-        return self.err.read_text()
-
-    def wait_for(self, predicate, timeout=60, what="output"):
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            assert self.proc.poll() is None, (
-                f"run ended ({self.proc.returncode}) before {what}:\n{self.stdout}\n{self.stderr}")
-            assert time.monotonic() < deadline, f"no {what} after {timeout}s:\n{self.stdout}"
-            time.sleep(0.05)
-
-    def signal(self, sig):
-        os.killpg(self.proc.pid, sig)
-
-    def finish(self, timeout=60):
-        return self.proc.wait(timeout)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.wait(30)
-
-
-@pytest.fixture
-def background(tmp_path):
-    started = []
-
-    def start(kargo, *args, env=None):
-        run = Background(kargo, tmp_path, *args, env=env)
-        started.append(run)
-        return run
-    yield start
-    for run in started:
-        run.stop()
 
 
 def db_ok(kargo):
@@ -147,8 +85,9 @@ def test_engine_not_there_fails_the_first_engine_task_on_one_line(stackenv, dead
         assert proc.returncode != 0
         assert "Traceback" not in proc.stdout + proc.stderr
         assert errors(proc.stderr) == [
-            f"kargo: {task}: {NOT_ANSWERING} {dead_engine} "
-            "(start dockerd, e.g. bash scripts/engine-up)"], proc.stderr
+            f"kargo: {task}: {NOT_ANSWERING} {dead_engine} (chosen by DOCKER_HOST) "
+            "(start dockerd, e.g. bash scripts/engine-up, or choose another engine with "
+            "DOCKER_HOST or DOCKER_CONTEXT)"], proc.stderr
     # nothing recorded, nothing written
     assert (env.kargo.snapshot(), db_ok(env.kargo)) == before
     assert env.services() == {}

@@ -18,9 +18,13 @@ def test_no_params_no_query():
 
 def test_only_loopback_registries_are_asked_directly():
     from kargo_tasks.engine import _loopback_manifest
-    assert _loopback_manifest("127.0.0.1:5000/kargo/mapserver:8.0.0") == (
+    local = "unix:///var/run/docker.sock"
+    assert _loopback_manifest("127.0.0.1:5000/kargo/mapserver:8.0.0", local) == (
         "127.0.0.1:5000", "kargo/mapserver", "8.0.0")
-    assert _loopback_manifest("localhost:5000/a/b") == ("localhost:5000", "a/b", "latest")
+    assert _loopback_manifest("localhost:5000/a/b", local) == ("localhost:5000", "a/b", "latest")
     for ref in ("registry.example.com/a:1", "busybox:1", "kalisio/kano:dev",
                 "127.0.0.1:5000/a@sha256:" + "0" * 64, "10.0.0.1:5000/a:1"):
-        assert _loopback_manifest(ref) is None, ref
+        assert _loopback_manifest(ref, local) is None, ref
+    # a remote engine's loopback is not this machine's: ask the engine
+    assert _loopback_manifest("127.0.0.1:5000/a:1", "tcp://10.0.0.2:2376") is None
+    assert _loopback_manifest("127.0.0.1:5000/a:1", "ssh://me@manager") is None
