@@ -28,7 +28,7 @@ def start(argv):
     -> 1.0 s); the first action that runs turns it back on (actions.guarded).
     `list`, `plan`, `graph` and the like keep it."""
     from .files import ensure_dir
-    from .lock import wanted
+    from .commandline import wanted
     lay = layout()
     ensure_dir(lay.merged)
     ensure_dir(lay.state)

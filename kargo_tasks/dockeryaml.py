@@ -159,11 +159,17 @@ for _tag in (INT, FLOAT, TIMESTAMP):
 
 
 class Dumper(yaml.SafeDumper):
-    """Quotes exactly the strings go-yaml would not read back as strings."""
+    """Quotes the strings go-yaml v3 would not read back as strings, and those
+    a YAML 1.1 reader would not (`yes`, `on`, `1:30`: the go-yaml v2 of docker
+    CLIs before 23.0), so any CLI reads the values kargo wrote."""
 
     def resolve(self, kind, value, implicit):
         if kind is ScalarNode and implicit[0]:
-            return go_scalar(value)[0]
+            tag = go_scalar(value)[0]
+            if tag != STR:
+                return tag
+            if value in ("y", "Y", "n", "N"):  # booleans to go-yaml v2, not to PyYAML
+                return BOOL
         return super().resolve(kind, value, implicit)
 
     def ignore_aliases(self, data):

@@ -4,10 +4,9 @@ as Graphviz DOT, stale tasks highlighted, rendered to SVG when Debian's
 import shutil
 import subprocess
 
-from doit.cmd_base import DoitCmdBase
 from doit.control import TaskControl
 
-from .plan import DEFAULT_TARGETS, order, selection, stale_tasks
+from .plan import DEFAULT_TARGETS, order, refuse, selection, stale_tasks
 
 STALE = 'style=filled fillcolor="#f4a582"'
 FRESH = 'style=filled fillcolor="#d1e5f0"'
@@ -31,28 +30,27 @@ def dot(tasks, stale):
     return "\n".join(lines) + "\n"
 
 
-class Graph(DoitCmdBase):
-    doc_purpose = "write the task graph as .kargo/graph.dot (+ .svg with graphviz), stale in red"
-    doc_usage = "[TASK ...]"
-    doc_description = None
-
-    def _execute(self, pos_args=None):
-        from .files import SECRET_FILE, write_atomic
-        from .project import current
-        layout = current().layout
-        control = TaskControl(self.task_list)
-        selected = pos_args or [n for n in DEFAULT_TARGETS if n in control.tasks]
-        tasks = order(control.tasks, selection(control, selected))
-        stale = {task.name for task, _ in stale_tasks(tasks, control.tasks, self.dep_manager,
-                                                      control.targets)}
-        target = layout.merged / "graph.dot"
-        write_atomic(target, dot(tasks, stale).encode(), SECRET_FILE)
-        self.outstream.write(f"{target}  ({len(stale)} stale)\n")
-        if not shutil.which("dot"):
-            self.outstream.write("graphviz is not installed (apt-get install graphviz) "
-                                 "to render it as SVG\n")
-            return 0
-        svg = target.with_suffix(".svg")
-        subprocess.run(["dot", "-Tsvg", "-o", str(svg), str(target)], check=True)
-        self.outstream.write(f"{svg}\n")
+def execute(command, pos_args):
+    """The body of `doit graph` (`command`: the doit command object)."""
+    from .files import SECRET_FILE, write_atomic
+    from .project import current
+    project = current()
+    if project.error:
+        return refuse("graph", project.error)
+    layout = project.layout
+    control = TaskControl(command.task_list)
+    selected = pos_args or [n for n in DEFAULT_TARGETS if n in control.tasks]
+    tasks = order(control.tasks, selection(control, selected))
+    stale = {task.name for task, _ in stale_tasks(tasks, control.tasks, command.dep_manager,
+                                                  control.targets)}
+    target = layout.merged / "graph.dot"
+    write_atomic(target, dot(tasks, stale).encode(), SECRET_FILE)
+    command.outstream.write(f"{target}  ({len(stale)} stale)\n")
+    if not shutil.which("dot"):
+        command.outstream.write("graphviz is not installed (apt-get install graphviz) "
+                                "to render it as SVG\n")
         return 0
+    svg = target.with_suffix(".svg")
+    subprocess.run(["dot", "-Tsvg", "-o", str(svg), str(target)], check=True)
+    command.outstream.write(f"{svg}\n")
+    return 0

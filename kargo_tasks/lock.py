@@ -14,20 +14,9 @@ import time
 from .errors import KargoError
 from .files import ensure_dir
 
-READ_ONLY = {"list", "info", "help", "tabcompletion", "dumpdb", "strace", "plan", "graph"}
-TAKES_VALUE = {"-f", "--file", "-d", "--dir"}  # doit's options before the command
+from .commandline import wanted
+
 _held = []
-
-
-def wanted(argv):
-    """Whether a doit command line may run tasks (the safe side when unsure)."""
-    args = iter(argv)
-    for arg in args:
-        if arg in TAKES_VALUE:
-            next(args, None)
-        elif not arg.startswith("-"):
-            return arg not in READ_ONLY
-    return True
 
 
 def acquire(lay, environ=None, argv=None):

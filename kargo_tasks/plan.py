@@ -1,16 +1,16 @@
 """`doit plan`: every task that would run and why, touching nothing.
 
-A doit command (registered in pyproject.toml) that asks doit's own
+The doit command (kargo_commands.Plan, registered in pyproject.toml) that
+asks doit's own
 dependency manager for each task's status, in execution order, and says why
 in an operator's words: the file that changed (relative to the workspace or
 defaults), the variable that changed (its name, never its value), the image
 that is missing, the stack that drifted. Exit 0 when nothing would run,
 EXIT_WOULD_RUN when something would.
 """
-from doit.cmd_base import DoitCmdBase
 from doit.control import TaskControl
 
-EXIT_WOULD_RUN = 4
+from kargo_commands import EXIT_WOULD_RUN  # noqa: F401 - one number, doc and code
 DEFAULT_TARGETS = ("build", "deploy")
 
 
@@ -30,6 +30,13 @@ def order(tasks, selected):
     for name in selected:
         visit(name)
     return result
+
+
+def refuse(command, error):
+    """The environment cannot be read: say so on one line, exit 3."""
+    import sys
+    sys.stderr.write(f"kargo: {command}: {error}\n")
+    return 3
 
 
 def selection(control, names):
@@ -91,24 +98,21 @@ def stale_tasks(tasks, tasks_dict, dep_manager, targets):
     return result
 
 
-class Plan(DoitCmdBase):
-    doc_purpose = "list the tasks that would run and why, touching nothing"
-    doc_usage = "[TASK ...]"
-    doc_description = (f"Exit status: 0 when nothing would run, {EXIT_WOULD_RUN} when "
-                       "something would, 3 on bad input.")
-
-    def _execute(self, pos_args=None):
-        from .project import current
-        project = current()
-        control = TaskControl(self.task_list)
-        selected = pos_args or [name for name in DEFAULT_TARGETS if name in control.tasks]
-        tasks = order(control.tasks, selection(control, selected))
-        stale = stale_tasks(tasks, control.tasks, self.dep_manager, control.targets)
-        for task, status in stale:
-            self.outstream.write(f"{task.name}\n")
-            for line in explain(task, status, self.dep_manager, project):
-                self.outstream.write(f"    {line}\n")
-        if not stale:
-            self.outstream.write("nothing to do\n")
-            return 0
-        return EXIT_WOULD_RUN
+def execute(command, pos_args):
+    """The body of `doit plan` (`command`: the doit command object)."""
+    from .project import current
+    project = current()
+    if project.error:
+        return refuse("plan", project.error)
+    control = TaskControl(command.task_list)
+    selected = pos_args or [name for name in DEFAULT_TARGETS if name in control.tasks]
+    tasks = order(control.tasks, selection(control, selected))
+    stale = stale_tasks(tasks, control.tasks, command.dep_manager, control.targets)
+    for task, status in stale:
+        command.outstream.write(f"{task.name}\n")
+        for line in explain(task, status, command.dep_manager, project):
+            command.outstream.write(f"    {line}\n")
+    if not stale:
+        command.outstream.write("nothing to do\n")
+        return 0
+    return EXIT_WOULD_RUN

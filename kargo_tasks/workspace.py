@@ -1,7 +1,12 @@
-"""Where things are: the repo root, the chosen workspace, the merged configuration.
+"""Where things are: kargo's root (where `.kargo/` and `.workspace` live), the
+defaults and images it overlays, the chosen workspace.
 
+The root is KARGO_ROOT when set; else the checkout this code runs from (a
+`dodo.py` beside `kargo_tasks/`: `doit` in a checkout works on that
+checkout); else, for an installed `kargo`, the current folder. `defaults/` and
+`images/` are the root's when it has them, else the ones the package ships.
 The workspace is chosen with `kargo use --workspace DIR` (recorded in
-`.workspace` at the repo root) and `KARGO_WORKSPACE` overrides it.
+`.workspace` at the root) and `KARGO_WORKSPACE` overrides it.
 """
 import os
 from dataclasses import dataclass
@@ -9,25 +14,23 @@ from pathlib import Path
 
 from .errors import ConfigError
 
-# The repo checkout this package runs from; KARGO_ROOT points kargo at another
-# checkout's defaults/, images/ and .kargo/ (the tests use it for isolation).
-ROOT = Path(os.environ.get("KARGO_ROOT") or Path(__file__).resolve().parent.parent)
+PACKAGE = Path(__file__).resolve().parent
 RECORD = ".workspace"
 FIX = "choose one with `kargo use --workspace DIR` or set KARGO_WORKSPACE"
 
 
 @dataclass(frozen=True)
 class Layout:
-    """The fixed places of one repo checkout."""
+    """The fixed places of one kargo root."""
     root: Path
+    defaults: Path = None      # default: the root's
+    images: Path = None
+    chosen_by: str = "given"   # why this root: KARGO_ROOT, the checkout, the current folder
 
-    @property
-    def defaults(self):
-        return self.root / "defaults"
-
-    @property
-    def images(self):
-        return self.root / "images"
+    def __post_init__(self):
+        for name in ("defaults", "images"):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, Path(self.root) / name)
 
     @property
     def merged(self):
@@ -48,8 +51,29 @@ class Layout:
         return self.root / RECORD
 
 
-def layout(root=None):
-    return Layout(Path(root) if root else ROOT)
+def checkout():
+    """The checkout this code runs from, or None for an installed package."""
+    folder = PACKAGE.parent
+    return folder if (folder / "dodo.py").is_file() else None
+
+
+def layout(root=None, environ=None):
+    environ = os.environ if environ is None else environ
+    if root:
+        base, chosen_by = Path(root), "given"
+    elif environ.get("KARGO_ROOT"):
+        base, chosen_by = Path(environ["KARGO_ROOT"]), "KARGO_ROOT"
+    elif checkout():
+        base, chosen_by = checkout(), "the checkout of this code"
+    else:
+        base, chosen_by = Path.cwd(), "the current folder (set KARGO_ROOT to choose another)"
+    return Layout(base, _own_or_shipped(base, "defaults"), _own_or_shipped(base, "images"),
+                  chosen_by)
+
+
+def _own_or_shipped(base, name):
+    own = base / name
+    return own if own.is_dir() else PACKAGE / "data" / name
 
 
 def chosen(lay, environ=None):

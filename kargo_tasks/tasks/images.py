@@ -26,7 +26,8 @@ def task_build():
             "uptodate": [current(project, image.prefix, key_of)],
             "verbosity": 2,
         }
-    yield from each(lambda project: project.catalog.images.values(), make, "build images")
+    yield from each(lambda project: project.catalog.images.values(), make, "build images",
+                    "build")
 
 
 def _importable(project):
@@ -47,4 +48,4 @@ def task_import():
             "uptodate": [current(project, prefix(name), key_of)],
             "verbosity": 2,
         }
-    yield from each(_importable, make, "import images")
+    yield from each(_importable, make, "import images", "import")

@@ -23,7 +23,7 @@ from ..schedule import deploy
 from ..stacks import (hook_files, inputs_unchanged, remove_stacks, stack_file, stacks_unchanged,
                       update_stack, write_stack)
 from ..swarm import snapshot
-from .common import each, stacks
+from .common import NEEDS_ENV, each, stacks, stand_ins
 
 
 def task__stack():
@@ -39,7 +39,7 @@ def task__stack():
             "task_dep": ["_configure"],
             "uptodate": [inputs_unchanged(project, key_of)],
         }
-    yield from each(stacks, make, "resolve stack files")
+    yield from each(stacks, make, "resolve stack files", "_stack")
 
 
 def _in_order(project):
@@ -71,7 +71,7 @@ def task_deploy():
     """Deploy every stack in STACKS order; deploy:<stack> for one (and what it depends on)."""
     project = current()
     if project.error:
-        yield {"basename": "deploy", "actions": [failing(project.error)], "doc": "deploy stacks"}
+        yield from stand_ins(project, "deploy", "deploy stacks")
         return
     every = _in_order(project)
     yield _deploy(project, every, "deploy", "deploy every stack, in STACKS order")
@@ -99,7 +99,7 @@ def task_remove():
     """Remove every stack, last one first; remove:<stack> for one (its dependents first)."""
     project = current()
     if project.error:
-        yield {"basename": "remove", "actions": [failing(project.error)], "doc": "remove stacks"}
+        yield from stand_ins(project, "remove", "remove stacks")
         return
     every = _in_order(project)
     yield _remove(project, every[::-1], "remove", "remove every stack, last one first")
@@ -125,7 +125,7 @@ def task_update():
             "uptodate": [False],
             "verbosity": 2,
         }
-    yield from each(stacks, make, "update stacks")
+    yield from each(stacks, make, "update stacks", "update")
 
 
 def task_redeploy():
@@ -142,14 +142,15 @@ def task_redeploy():
             "uptodate": [False],
             "verbosity": 2,
         }
-    yield from each(stacks, make, "redeploy stacks")
+    yield from each(stacks, make, "redeploy stacks", "redeploy")
 
 
 def task_labels():
     """Apply <NODE>_LABELS to the Swarm nodes."""
     project = current()
     if project.error:
-        return {"actions": [failing(project.error)], "doc": "apply <NODE>_LABELS to Swarm nodes"}
+        return {"actions": [failing(project.error)], "doc": "apply <NODE>_LABELS to Swarm nodes",
+                "meta": NEEDS_ENV}
     return {
         "doc": "apply <NODE>_LABELS to the Swarm nodes",
         "actions": [guarded(apply, project.env, project.layout.root)],

@@ -438,8 +438,12 @@ def test_bad_input_changes_nothing(baseline, probe, name):
         assert piece in line, line
     assert state(k, db_bytes, copies) == before
     assert probe.connections == 0, "the engine was asked"
-    # and doit's listing still works with the bad input
-    assert k.run("list", check=False).returncode == 0
+    # and doit's listing still lists what needs no environment; when the
+    # environment is what cannot be read, it says so too, on the same line
+    listing = k.run("list", check=False)
+    assert "show" in listing.stdout.split(), listing.stdout
+    if listing.returncode:
+        assert listing.stderr.splitlines() == [f"kargo: list: {line.split(': ', 2)[2]}"]
 
 
 def test_case_count():

@@ -14,7 +14,7 @@ CATALOG = catalog.build(ENV, PLAN)
 
 @pytest.mark.parametrize("stack", CATALOG.stacks.values(), ids=lambda s: s.name)
 def test_each_default_stack_resolves_and_docker_accepts_it(stack, tmp_path):
-    resolved = compose.resolve(stack, LAYOUT.root / "defaults", ENV)
+    resolved = compose.resolve(stack, LAYOUT.defaults, ENV)
     assert resolved.warnings == []
     path = tmp_path / f"{stack.name}.yml"
     path.write_text(resolved.text, encoding="utf-8")

@@ -1,0 +1,67 @@
+"""What a newcomer meets: an environment that cannot be read is said, on one
+line, by every command that needs it (`doit list` still lists the rest); and
+`doit` in a checkout runs that checkout's code, whatever kargo is installed."""
+import os
+import shutil
+import subprocess
+import sys
+
+from support import REPO, write
+
+DUPLICATE = 'STACKS="web"\nWEB_STACK="front"\n\nSTACKS="web other"\n'
+
+
+def one_line(proc, task):
+    assert proc.returncode != 0, proc.stdout
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith(f"kargo: {task}: ") and "STACKS is already set on line 1" in lines[0]
+    return lines[0]
+
+
+def test_every_command_that_needs_the_environment_says_why_it_cannot_be_read(kargo):
+    write(kargo.workspace / ".env", DUPLICATE)
+    listed = kargo.run("list", check=False)
+    one_line(listed, "list")
+    names = [line.split()[0] for line in listed.stdout.splitlines() if line.strip()]
+    assert {"use", "show", "configure"} <= set(names)  # what needs no environment
+    assert not [n for n in names if n.startswith(("deploy", "remove", "build"))]
+    for task in ("deploy:web", "deploy", "remove:web", "build:front", "update:web"):
+        one_line(kargo.run(task, check=False), task)
+    one_line(kargo.run("plan", check=False), "plan")
+    one_line(kargo.run("graph", check=False), "graph")
+
+
+def test_doit_in_a_checkout_runs_that_checkouts_code(tmp_path):
+    """Two checkouts; the first installed (editable) in a virtual environment;
+    `doit` on the second's dodo.py runs the second's code."""
+    checkouts = []
+    for name in ("first", "second"):
+        folder = tmp_path / name
+        for part in ("kargo_tasks", "defaults", "images"):
+            shutil.copytree(REPO / part, folder / part,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+        for part in ("dodo.py", "kargo_commands.py", "pyproject.toml", "setup.py", "MANIFEST.in",
+                     "README.md"):
+            shutil.copy2(REPO / part, folder / part)
+        checkouts.append(folder)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
+                   check=True)
+    subprocess.run([str(venv / "bin/python"), "-m", "pip", "install", "--quiet", "--no-deps",
+                    "-e", str(checkouts[0])], check=True,
+                   capture_output=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KARGO_", "PYTHON"))}
+    for folder, other in (checkouts[::-1], checkouts):  # the second first: the first untouched
+        doit = [str(venv / "bin/python"), "-m", "doit", "-f", str(folder / "dodo.py")]
+        shown = subprocess.run([*doit, "show"], capture_output=True, text=True, env=env,
+                               cwd=tmp_path)
+        assert f"in {folder / 'kargo_tasks'}\n" in shown.stdout, shown.stdout + shown.stderr
+        assert f"kargo root: {folder} (chosen by the checkout of this code)" in shown.stdout
+        # its plugin commands too (doit loads them before the dodo file)
+        plan = subprocess.run([*doit, "plan", "configure"], capture_output=True, text=True,
+                              env=env, cwd=tmp_path)
+        assert plan.returncode in (0, 4), plan.stderr
+        assert (folder / ".kargo").is_dir()
+        if other is checkouts[0] and folder is checkouts[1]:
+            assert not (other / ".kargo").exists(), "the installed checkout was written"

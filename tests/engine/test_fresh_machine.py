@@ -1,0 +1,93 @@
+"""The README's two commands on a really fresh Debian 12: a minimal Debian
+root made with debootstrap (nothing but `--variant=minbase`: no Python, no
+docker CLI, no curl), entered with chroot. The host's engine is there through
+its socket (nothing can start a daemon in a chroot), and so is the machine's
+network setup (its DNS and the authority of its HTTPS proxy); everything else
+the commands install themselves: `bash scripts/quickstart` deploys the OWS
+stack and prints its GetCapabilities URLs, then `.venv/bin/python -m pytest`
+runs (the unit tests here: the whole suite is what CI itself runs next)."""
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from support import REPO
+
+pytestmark = pytest.mark.slow
+
+CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kargo"
+CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+
+
+def _minbase_tarball():
+    """The Debian minbase rootfs scripts/debian-base caches (made if missing)."""
+    arch = subprocess.run(["dpkg", "--print-architecture"], capture_output=True,
+                          text=True).stdout.strip()
+    tarball = CACHE / f"debian-bookworm-minbase-{arch}.tar"
+    if not tarball.is_file():
+        subprocess.run(["bash", str(REPO / "scripts/debian-base"), "kargo-test/minbase:fresh"],
+                       check=True, capture_output=True, timeout=1800)
+        subprocess.run(["docker", "image", "rm", "kargo-test/minbase:fresh"],
+                       capture_output=True)
+    return tarball
+
+
+@pytest.fixture
+def fresh_root(tmp_path):
+    root = tmp_path / "debian"
+    root.mkdir()
+    subprocess.run(["tar", "--numeric-owner", "-xf", str(_minbase_tarball()), "-C", str(root)],
+                   check=True)
+    assert not (root / "usr/bin/python3").exists() and not (root / "usr/bin/docker").exists()
+    # the checkout, as a clone gives it (what is committed)
+    subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", "--prefix=kargo/",
+                    "HEAD", "-o", str(tmp_path / "kargo.tar")], check=True)
+    subprocess.run(["tar", "-xf", str(tmp_path / "kargo.tar"), "-C", str(root / "root")],
+                   check=True)
+    shutil.copy2("/etc/resolv.conf", root / "etc/resolv.conf")
+    (root / CA_BUNDLE.parent.relative_to("/")).mkdir(parents=True, exist_ok=True)
+    shutil.copy2(CA_BUNDLE, root / CA_BUNDLE.relative_to("/"))
+    (root / "run/docker.sock").touch()
+    mounts = []
+    for source, target, kind in (("proc", "proc", "proc"), ("/sys", "sys", "bind"),
+                                 ("/dev", "dev", "bind"), ("/dev/pts", "dev/pts", "bind"),
+                                 ("/var/run/docker.sock", "run/docker.sock", "bind")):
+        args = ["-t", "proc"] if kind == "proc" else ["--bind"]
+        subprocess.run(["mount", *args, source, str(root / target)], check=True)
+        mounts.append(root / target)
+    yield root
+    for target in reversed(mounts):
+        subprocess.run(["umount", "-l", str(target)], capture_output=True)
+    subprocess.run(["docker", "stack", "rm", "kargo-ows"], capture_output=True)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def _chroot(root, command, timeout):
+    env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+           "HOME": "/root", "LANG": "C.UTF-8",
+           # the machine's HTTPS proxy authority, for pip and the builds
+           "SSL_CERT_FILE": str(CA_BUNDLE), "PIP_CERT": str(CA_BUNDLE),
+           "REQUESTS_CA_BUNDLE": str(CA_BUNDLE)}
+    return subprocess.run(["chroot", str(root), "bash", "-c", f"cd /root/kargo && {command}"],
+                          env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_the_readme_commands_on_a_fresh_debian(fresh_root):
+    quickstart = _chroot(fresh_root, "bash scripts/quickstart", timeout=2400)
+    out = quickstart.stdout + quickstart.stderr
+    assert quickstart.returncode == 0, out[-4000:]
+    assert "WMS GetCapabilities: http://localhost:8082/cgi-bin/mapserv?" in quickstart.stdout
+    assert "WMS GetCapabilities: http://localhost:8081/service?" in quickstart.stdout
+    # what it installed, it says (python3-venv at least: minbase has no Python)
+    assert "installing python3" in out
+    # the README's second command
+    tests = _chroot(fresh_root, ".venv/bin/python -m pytest -q -p no:cacheprovider tests/unit",
+                    timeout=1200)
+    assert tests.returncode == 0, (tests.stdout + tests.stderr)[-4000:]
+    assert " passed" in tests.stdout
+    # and run again, the first command says nothing changed
+    again = _chroot(fresh_root, "bash scripts/quickstart", timeout=1200)
+    assert again.returncode == 0, (again.stdout + again.stderr)[-4000:]
+    assert "quickstart: nothing changed" in again.stdout
