@@ -19,6 +19,9 @@ pytestmark = pytest.mark.slow
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kargo"
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+# where the chroot keeps the host's bundle: not /etc/ssl/certs, which apt's
+# ca-certificates (pulled in by the install) rewrites without the proxy's authority
+GUEST_CA = Path("/etc/host-ca-bundle.crt")
 
 
 def _minbase_tarball():
@@ -47,8 +50,7 @@ def fresh_root(tmp_path):
     subprocess.run(["tar", "-xf", str(tmp_path / "kargo.tar"), "-C", str(root / "root")],
                    check=True)
     shutil.copy2("/etc/resolv.conf", root / "etc/resolv.conf")
-    (root / CA_BUNDLE.parent.relative_to("/")).mkdir(parents=True, exist_ok=True)
-    shutil.copy2(CA_BUNDLE, root / CA_BUNDLE.relative_to("/"))
+    shutil.copy2(CA_BUNDLE, root / GUEST_CA.relative_to("/"))
     (root / "run/docker.sock").touch()
     mounts = []
     for source, target, kind in (("proc", "proc", "proc"), ("/sys", "sys", "bind"),
@@ -68,8 +70,8 @@ def _chroot(root, command, timeout):
     env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
            "HOME": "/root", "LANG": "C.UTF-8",
            # the machine's HTTPS proxy authority, for pip and the builds
-           "SSL_CERT_FILE": str(CA_BUNDLE), "PIP_CERT": str(CA_BUNDLE),
-           "REQUESTS_CA_BUNDLE": str(CA_BUNDLE)}
+           "SSL_CERT_FILE": str(GUEST_CA), "PIP_CERT": str(GUEST_CA),
+           "REQUESTS_CA_BUNDLE": str(GUEST_CA)}
     return subprocess.run(["chroot", str(root), "bash", "-c", f"cd /root/kargo && {command}"],
                           env=env, capture_output=True, text=True, timeout=timeout)
 
