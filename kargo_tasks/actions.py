@@ -69,13 +69,17 @@ def engine_check(func, reason):
     return check
 
 
-def checker(name, why):
+def checker(name, why, detail=None):
     """An `uptodate` callable from `why(values) -> [reasons]`: up to date
-    when there is no reason, and `explain` tells the reasons."""
+    when there is no reason, and `explain` tells the reasons. `detail()`:
+    more lines `doit plan` shows when the task would run (what a run needs
+    not know, and may cost more to find)."""
     def check(task, values):
         return not why(values)
     check.__name__ = name
     check.explain = why
+    if detail is not None:
+        check.detail = detail
     # doit inspects every uptodate callable of every task on every run
     check.__signature__ = _CHECK_SIGNATURE
     return check

@@ -2,7 +2,8 @@
 
 Names map to variable prefixes by upper-casing and `-` -> `_`:
 `STACKS` lists stacks, `<STACK>_STACK` a stack's services, `<STACK>_DEPENDS`
-the stacks to deploy before it; a service's compose file is
+the stacks to deploy before it, `<STACK>_ATOMIC` whether a deploy of it that
+does not converge rolls it back; a service's compose file is
 `deploy/<service>.yml` in the merged configuration. Buildable images are the
 folders of `images/` with a Dockerfile; the `weacast-loader` context makes one
 image per model of `WEACAST_MODELS`.
@@ -14,6 +15,9 @@ from .environment import prefix
 from .errors import ConfigError
 
 LOADER_CONTEXT = "weacast-loader"
+# the words Go's strconv.ParseBool takes, as the docker CLI's boolean flags do
+BOOLEANS = {**dict.fromkeys(("1", "t", "T", "TRUE", "true", "True"), True),
+            **dict.fromkeys(("0", "f", "F", "FALSE", "false", "False", ""), False)}
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,7 @@ class Stack:
     name: str
     services: tuple
     depends: tuple
+    atomic: bool = False
 
     @property
     def project(self):
@@ -98,7 +103,7 @@ def build(env, plan):
                 raise ConfigError(f"stack {name}: service {service} has no compose file "
                                   f"{compose_file(service)}", where=env.origins.get(var, var))
         depends = tuple(env.words(f"{prefix(name)}_DEPENDS"))
-        stacks[name] = Stack(name, services, depends)
+        stacks[name] = Stack(name, services, depends, _boolean(env, f"{prefix(name)}_ATOMIC"))
     for stack in stacks.values():
         for dep in stack.depends:
             if dep not in stacks:
@@ -106,6 +111,14 @@ def build(env, plan):
                                   where=env.origins.get(f"{prefix(stack.name)}_DEPENDS"))
     _check_acyclic(stacks, env)
     return Catalog(stacks, _images(env, plan))
+
+
+def _boolean(env, var):
+    value = env.get(var, "").strip()
+    if value not in BOOLEANS:
+        raise ConfigError(f"{var} must be true or false, not {value!r}",
+                          where=env.origins.get(var, var))
+    return BOOLEANS[value]
 
 
 def _check_acyclic(stacks, env):

@@ -77,6 +77,10 @@ def explain(task, status, dep_manager, project):
         lines.append(f"{project.relative(path)} does not exist yet")
     if not lines:
         lines.append("an input is remade first")
+    for utd, _args, _kwargs in task.uptodate:
+        detail = getattr(utd, "detail", None)
+        if detail is not None:
+            lines.extend(detail())
     return lines
 
 

@@ -10,14 +10,16 @@ the next run deploys only the others. A failure names every failing service
 of every stack; a stack whose dependency failed is not sent.
 
 Per stack: before-hooks, send (delta.py: only the services that differ),
-then once it converged: after-hooks, unused config versions pruned, record.
+then once it converged: after-hooks, the version kept (history.py), the
+config versions neither it nor the one before uses pruned, record. A stack
+with `<STACK>_ATOMIC` that does not converge is put back on the version that
+ran before (rollback.py), and still fails the deploy.
 """
 import sys
 
-from . import compose, delta, labels, swarm
+from . import delta, history, labels, rollback, swarm
 from .errors import KargoError
-from .files import SECRET_FILE, write_atomic
-from .stacks import hook_files, read_record, read_stack, stale_reasons, write_record
+from .stacks import changes, hook_files, read_stack, send, stale_reasons, write_record
 
 
 def deploy(project, stacks):
@@ -29,8 +31,8 @@ def deploy(project, stacks):
     labels.apply(env, project.layout.root)
     services = swarm.all_services()
     stale = {stack.name: stale_reasons(project, stack, services) for stack in stacks}
-    swarm.ensure_networks(sorted({name for doc, _ in docs.values()
-                                  for name in _external_networks(doc)}))
+    swarm.ensure_networks(sorted({name for resolved in docs.values()
+                                  for name in _external_networks(resolved.doc)}))
     waits = swarm.Convergence(timeout)
     by_project = {stack.project: stack for stack in stacks}
     failures = {}
@@ -39,7 +41,9 @@ def deploy(project, stacks):
         for project_name, lines in waits.settle([by_project_of[n] for n in names]):
             stack = by_project[project_name]
             if not lines:
-                lines = _converged(project, stack, *docs[stack.name])
+                lines = _converged(project, stack, docs[stack.name])
+            elif stack.atomic:
+                lines += rollback.undo(project, stack, docs[stack.name], timeout)
             if lines:
                 failures[stack.name] = lines
 
@@ -53,18 +57,21 @@ def deploy(project, stacks):
             failures[stack.name] = [f"stack {stack.name} was not deployed: it depends on "
                                     f"{', '.join(failed)}, which did not converge"]
             continue
-        doc, digest = docs[stack.name]
+        doc = docs[stack.name].doc
         try:
-            send, remove = _changes(project, stack, doc)
-            if not send and not remove and not stale[stack.name]:
+            to_send, remove, _deployed = changes(project, stack, doc)
+            if not to_send and not remove and not stale[stack.name]:
                 continue
-            print(f"deploy {stack.name}: {delta.summary(send, remove, stack.project)}", flush=True)
+            print(f"deploy {stack.name}: {delta.summary(to_send, remove, stack.project)}",
+                  flush=True)
             _hooks(project, stack, "before")
-            if send:
-                _send(project, stack, doc, send)
+            if to_send:
+                send(project, stack, doc, to_send)
             swarm.remove_services(remove)
         except KargoError as err:
             failures[stack.name] = [str(err)]
+            if stack.atomic:  # the engine may have taken some services already
+                failures[stack.name] += rollback.undo(project, stack, docs[stack.name], timeout)
             continue
         waits.add(stack.project, doc["services"])
     settle([stack.name for stack in stacks if stack.project in waits.stacks])
@@ -72,36 +79,14 @@ def deploy(project, stacks):
         raise KargoError("\n".join(line for stack in stacks for line in failures.get(stack.name, ())))
 
 
-def _changes(project, stack, doc):
-    """Delta of `stack`: ({service: why} to send, [services to remove])."""
-    deployed = swarm.deployed(stack.project)
-    record = (read_record(project, stack) or {}).get("cluster") or {}
-    refs = {spec.get("image") for spec in doc["services"].values()} - {None}
-    return delta.changes(doc, stack.project, deployed, record,
-                         swarm.image_digests(sorted(refs)) if deployed else {})
-
-
-def _send(project, stack, doc, send):
-    """Send the engine the services that differ from what runs."""
-    sent = delta.subset(doc, list(send), swarm.existing_configs(stack.project))
-    # removed once sent: the resolved file stays the one copy of the values
-    # it holds (secrets among them)
-    path = project.layout.state / f"sent-{stack.name}.yml"
-    write_atomic(path, compose.dump(sent, escape=False).encode(), SECRET_FILE)
-    try:
-        swarm.deploy(stack.project, path)
-    finally:
-        path.unlink(missing_ok=True)
-
-
-def _converged(project, stack, doc, digest):
+def _converged(project, stack, resolved):
     """What follows a stack's convergence; failure lines, or []."""
     try:
         _hooks(project, stack, "after")
-        keep = {item.get("name") for kind in ("configs", "secrets")
-                for item in (doc.get(kind) or {}).values()}
-        swarm.prune_configs(stack.project, keep)
-        write_record(project, stack, doc, digest)
+        services = swarm.deployed(stack.project)
+        history.converged(project.layout, stack, history.version(resolved, stack.project, services))
+        swarm.prune_configs(stack.project, history.kept_names(project.layout, stack))
+        write_record(project, stack, resolved.doc, resolved.digest, services)
     except KargoError as err:
         return [str(err)]
     return []

@@ -12,8 +12,9 @@ import hashlib
 import json
 import re
 import sys
+from typing import NamedTuple
 
-from . import compose, swarm
+from . import compose, delta, history, preview, swarm
 from .actions import checker
 from .errors import KargoError
 from .files import (SECRET_FILE, changed_files, ensure_dir, fingerprints, write_atomic,
@@ -60,14 +61,20 @@ def inputs_unchanged(project, key_of):
 
 # --- what the last deploy left ------------------------------------------------------
 
+class Resolved(NamedTuple):
+    """A resolved stack file read back."""
+    doc: dict
+    digest: str
+    text: str
+
+
 def read_stack(project, stack):
-    """The resolved stack file: (document, digest of its text)."""
     path = stack_file(project, stack)
     text = path.read_text(encoding="utf-8")
-    return compose.load_stack(text, str(path)), _digest(text)
+    return Resolved(compose.load_stack(text, str(path)), text_digest(text), text)
 
 
-def _digest(text):
+def text_digest(text):
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -83,12 +90,16 @@ def read_record(project, stack):
         return None
 
 
-def write_record(project, stack, doc, digest):
-    """Record what a deploy left, once the stack converged. Kept beside the
-    doit database rather than in it: `redeploy:<stack>` deploys too, and
-    `deploy` must then see the cluster as its own."""
-    values = {"cluster": swarm.snapshot(stack.project), "stack": digest,
+def write_record(project, stack, doc, digest, services, rolled_back=False):
+    """Record what a deploy left, once the stack converged (`services`: what
+    runs now, from swarm.deployed). Kept beside the doit database rather than
+    in it: `redeploy:<stack>` and `rollback:<stack>` deploy too, and `deploy`
+    must then see the cluster as its own. `rolled_back`: what runs is not the
+    workspace's stack file but an earlier one."""
+    values = {"cluster": swarm.versions(services.values()), "stack": digest,
               "hooks": fingerprints(map(str, hook_files(project, stack)))}
+    if rolled_back:
+        values["rolled_back"] = True
     keys = label_keys(doc)
     if keys:
         values.update(label_keys=keys, node_labels=swarm.node_labels(keys))
@@ -120,10 +131,12 @@ def stale_reasons(project, stack, services=None):
         return ["never deployed by kargo"]
     reasons = []
     try:
-        digest = _digest(stack_file(project, stack).read_text(encoding="utf-8"))
+        digest = text_digest(stack_file(project, stack).read_text(encoding="utf-8"))
     except OSError:
         digest = None
-    if values.get("stack") != digest:
+    if values.get("rolled_back"):
+        reasons.append(f"rolled back: what runs is not stacks/{stack.name}.yml")
+    elif values.get("stack") != digest:
         reasons.append(f"stacks/{stack.name}.yml changed")
     reasons += [f"{path} changed" for path in changed_files(values.get("hooks"))]
     saved = values.get("cluster") or {}
@@ -150,7 +163,8 @@ def stale_reasons(project, stack, services=None):
 
 def stacks_unchanged(project, stacks):
     """doit `uptodate` callable over several stacks; `doit plan` says which
-    stack is stale and why."""
+    stack is stale and why, and what a deploy would change in each service
+    (preview.py: only plan pays for those questions)."""
     def why(_values=None):
         services = None
         if len(stacks) > 1:
@@ -160,7 +174,45 @@ def stacks_unchanged(project, stacks):
                 pass  # each stack says it cannot check the cluster
         return [f"{stack.name}: {reason}" for stack in stacks
                 for reason in stale_reasons(project, stack, services)]
-    return checker("stacks_unchanged", why)
+
+    def detail():
+        return [f"  {line}" if line.startswith(" ") else f"{stack.name}: {line}"
+                for stack in stacks for line in _preview(project, stack)]
+    return checker("stacks_unchanged", why, detail)
+
+
+def _preview(project, stack):
+    """What a deploy of `stack` would send now, service by service."""
+    try:
+        doc = preview.resolve_now(project, stack)
+        return preview.describe(stack, doc, *changes(project, stack, doc))
+    except KargoError as err:
+        return [f"cannot show what would change: {err}"]
+
+
+def changes(project, stack, doc):
+    """What a deploy of `doc` sends: ({service: why} to send, [full names of
+    services to remove], {full name: engine service} deployed now)."""
+    deployed = swarm.deployed(stack.project)
+    record = (read_record(project, stack) or {}).get("cluster") or {}
+    refs = {spec.get("image") for spec in doc["services"].values()} - {None}
+    send_, remove = delta.changes(doc, stack.project, deployed, record,
+                                  swarm.image_digests(sorted(refs)) if deployed else {})
+    return send_, remove, deployed
+
+
+def send(project, stack, doc, names):
+    """Send the engine the services `names` of `doc` (those that differ from
+    what runs)."""
+    sent = delta.subset(doc, list(names), swarm.existing_configs(stack.project))
+    # removed once sent: the resolved file stays the one copy of the values
+    # it holds (secrets among them)
+    path = project.layout.state / f"sent-{stack.name}.yml"
+    write_atomic(path, compose.dump(sent, escape=False).encode(), SECRET_FILE)
+    try:
+        swarm.deploy(stack.project, path)
+    finally:
+        path.unlink(missing_ok=True)
 
 
 # --- remove, update -----------------------------------------------------------------
@@ -172,6 +224,7 @@ def remove_stacks(project, stacks):
         if swarm.snapshot(stack.project):
             print(f"remove {stack.name}", flush=True)
             swarm.remove(stack.project, timeout)
+        history.forget(project.layout, stack)
 
 
 def update_stack(project, stack, force=False):

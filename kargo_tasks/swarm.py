@@ -29,6 +29,11 @@ def snapshot(project):
     return observe(project)[0]
 
 
+def versions(services):
+    """{service name: [id, spec version]} of engine services."""
+    return {s["Spec"]["Name"]: [s["ID"], s["Version"]["Index"]] for s in services}
+
+
 def all_services():
     """Every service of the swarm, with its task counts: one engine call for
     the questions about many stacks (a no-op run over 50 stacks asks once)."""
@@ -44,7 +49,7 @@ def observe(project, services=None):
                               filters={"label": f"{NAMESPACE}={project}"}, status=True)
     else:
         services = [s for s in services if (s["Spec"].get("Labels") or {}).get(NAMESPACE) == project]
-    snap = {s["Spec"]["Name"]: [s["ID"], s["Version"]["Index"]] for s in services}
+    snap = versions(services)
     lost = _lost_running(services) if services and _down_nodes() else {}
     short = {}
     for service in services:

@@ -1,6 +1,6 @@
 """Stack tasks: `_stack:<s>` (resolved file); `deploy` and `deploy:<s>`,
 `remove` and `remove:<s>` (a schedule over several stacks, in STACKS order);
-`update:<s>`, `redeploy:<s>`; `labels` for the nodes.
+`update:<s>`, `redeploy:<s>`, `rollback:<s>`; `labels` for the nodes.
 
 `deploy` is one task over every stack, not a group of `deploy:<s>` tasks: doit
 runs the tasks of a group in whatever order its dispatcher resumes them, and
@@ -19,6 +19,7 @@ from ..actions import engine_check, failing, guarded
 from ..catalog import images_of
 from ..labels import applied, apply
 from ..project import current, digest_key
+from ..rollback import rollback
 from ..schedule import deploy
 from ..stacks import (hook_files, inputs_unchanged, remove_stacks, stack_file, stacks_unchanged,
                       update_stack, write_stack)
@@ -143,6 +144,20 @@ def task_redeploy():
             "verbosity": 2,
         }
     yield from each(stacks, make, "redeploy stacks", "redeploy")
+
+
+def task_rollback():
+    """Put a stack back on the version kargo deployed before its last deploy."""
+    def make(project, stack):
+        return {
+            "name": stack.name,
+            "doc": f"put {stack.name} back on the version deployed before its last deploy",
+            "actions": [guarded(rollback, project, stack)],
+            # no _configure: a rollback must work when the workspace is broken
+            "uptodate": [False],
+            "verbosity": 2,
+        }
+    yield from each(stacks, make, "roll stacks back", "rollback")
 
 
 def task_labels():

@@ -4,7 +4,7 @@ tests assert with.
 Every name is derived from `unique_name` (stacks, networks, hence configs), so
 tests never meet each other's or anyone else's resources, and the finalizer
 removes exactly what the test made: its `kargo-<stack>` stacks (waiting until
-their services and networks are gone), their configs, its networks.
+their services and networks are gone), their configs and secrets, its networks.
 """
 import re
 import shutil
@@ -204,12 +204,14 @@ class StackEnv:
                     self.wait_gone(stack)
             except Exception as exc:  # keep cleaning the rest
                 errors.append(f"{stack}: {exc}")
+        api = self.client.api
         for stack in self.stacks:
-            for item in self.client.api.configs(
-                    filters={"label": f"{NAMESPACE}={self.project(stack)}"}):
-                error = retry(lambda: self.client.api.remove_config(item["ID"]))
-                if error:
-                    errors.append(f"config {item['Spec']['Name']}: {error}")
+            for kind, listing, remover in (("config", api.configs, api.remove_config),
+                                           ("secret", api.secrets, api.remove_secret)):
+                for item in listing(filters={"label": f"{NAMESPACE}={self.project(stack)}"}):
+                    error = retry(lambda: remover(item["ID"]))
+                    if error:
+                        errors.append(f"{kind} {item['Spec']['Name']}: {error}")
         for net in (self.front, self.back):
             for found in self.client.api.networks(filters={"name": net}):
                 if found["Name"] == net:  # the name filter matches substrings

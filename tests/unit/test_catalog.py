@@ -230,3 +230,13 @@ def test_images_from_a_real_plan(tmp_path):
     assert catalog.stacks["web"].services == ("front", "back")
     assert set(catalog.images) == {"gfs-world-loader", "mapproxy", "mine"}
     assert catalog.images["mine"].context == "images/mine"
+
+
+def test_atomic_takes_the_booleans_of_the_docker_cli():
+    plan = composes("mongodb")
+    for value, atomic in (("true", True), ("1", True), ("False", False), ("", False)):
+        env = environment(STACKS="db", DB_STACK="mongodb", DB_ATOMIC=value)
+        assert build(env, plan).stacks["db"].atomic is atomic
+    assert build(environment(STACKS="db", DB_STACK="mongodb"), plan).stacks["db"].atomic is False
+    error = build_error(environment(STACKS="db", DB_STACK="mongodb", DB_ATOMIC="yes"), plan)
+    assert error == ".env:3: DB_ATOMIC must be true or false, not 'yes'"

@@ -1,0 +1,145 @@
+"""What sending a service changes, field by field, for `doit plan`: the
+service as kargo resolved it (a stack file's entry) against the spec the
+engine runs now.
+
+Shown: the image (`a:1 -> a:2`), the replicas, placement constraints and
+ports added or removed, environment entries added, removed or changed by
+NAME, and a config's content as a unified diff. Never shown: a value of
+the environment (it may be a secret) and a secret's content (a changed
+secret says "changed"), as helm-diff hides secrets by default. Pure: the
+caller gives what it read from the engine (config contents included).
+"""
+import difflib
+
+CONTEXT = 2  # lines of context around a config's changes
+
+
+def unescape(value):
+    """A stack file's `$$` is one `$` for the engine."""
+    return value.replace("$$", "$") if isinstance(value, str) else value
+
+
+def changes(spec, running, doc, config_text):
+    """Lines saying what sending `spec` (a resolved service) changes in
+    `running` (the engine's service Spec). `doc`: the stack file (its
+    top-level configs and secrets); `config_text(name)`: the content the
+    engine holds for a config name, or None (then a new version is read
+    from its file)."""
+    container = running.get("TaskTemplate", {}).get("ContainerSpec", {})
+    lines = _image(spec, container) + _replicas(spec, running)
+    lines += _constraints(spec, running) + _ports(spec, running)
+    lines += _environment(spec, container)
+    lines += _configs(spec, container, doc, config_text)
+    lines += _secrets(spec, container, doc)
+    return lines
+
+
+def _image(spec, container):
+    want = unescape(spec.get("image") or "")
+    have = (container.get("Image") or "").split("@", 1)[0]
+    return [f"image {have} -> {want}"] if want and want != have else []
+
+
+def _replicas(spec, running):
+    want = (spec.get("deploy") or {}).get("replicas")
+    have = running.get("Mode", {}).get("Replicated", {}).get("Replicas")
+    if want is None or have is None or int(want) == have:
+        return []
+    return [f"replicas {have} -> {want}"]
+
+
+def _constraints(spec, running):
+    want = set(((spec.get("deploy") or {}).get("placement") or {}).get("constraints") or ())
+    have = set(running.get("TaskTemplate", {}).get("Placement", {}).get("Constraints") or ())
+    want = {unescape(c) for c in want}
+    return ([f"constraint added: {c}" for c in sorted(want - have)]
+            + [f"constraint removed: {c}" for c in sorted(have - want)])
+
+
+def _port_text(published, target, protocol, mode):
+    return f"{published or '*'}:{target}/{protocol} ({mode})"
+
+
+def _ports(spec, running):
+    want = {_port_text(p.get("published"), p.get("target"), p.get("protocol", "tcp"),
+                       p.get("mode", "ingress"))
+            for p in spec.get("ports") or () if isinstance(p, dict)}
+    have = {_port_text(p.get("PublishedPort"), p.get("TargetPort"), p.get("Protocol", "tcp"),
+                       p.get("PublishMode", "ingress"))
+            for p in running.get("EndpointSpec", {}).get("Ports") or ()}
+    return ([f"port added: {p}" for p in sorted(want - have)]
+            + [f"port removed: {p}" for p in sorted(have - want)])
+
+
+def _environment(spec, container):
+    want = {name: (None if value is None else str(unescape(value)))
+            for name, value in (spec.get("environment") or {}).items()}
+    have = {}
+    for entry in container.get("Env") or ():
+        name, sep, value = entry.partition("=")
+        have[name] = value if sep else None
+    lines = [f"environment {n} added" for n in sorted(set(want) - set(have))]
+    lines += [f"environment {n} removed" for n in sorted(set(have) - set(want))]
+    lines += [f"environment {n} changed" for n in sorted(set(want) & set(have))
+              if want[n] != have[n]]
+    return lines
+
+
+def _refs(spec, kind, doc):
+    """{target: (key, engine name)} of a service's configs or secrets."""
+    found = {}
+    for ref in spec.get(kind) or ():
+        ref = ref if isinstance(ref, dict) else {"source": ref}
+        item = (doc.get(kind) or {}).get(ref["source"]) or {}
+        target = ref.get("target") or ref["source"]
+        found[target] = (ref["source"], item.get("name") or ref["source"], item.get("file"))
+    return found
+
+
+def _running_refs(container, kind):
+    key = "Config" if kind == "configs" else "Secret"
+    return {ref["File"]["Name"] if "File" in ref else ref[f"{key}Name"]: ref[f"{key}Name"]
+            for ref in container.get(kind.capitalize()) or ()}
+
+
+def _configs(spec, container, doc, config_text):
+    want, have = _refs(spec, "configs", doc), _running_refs(container, "configs")
+    lines = []
+    for target in sorted(set(want) | set(have)):
+        if target not in have:
+            lines.append(f"config {target} added")
+        elif target not in want:
+            lines.append(f"config {target} removed")
+        elif want[target][1] != have[target]:
+            lines.append(f"config {target} changed:")
+            old = config_text(have[target])
+            # the engine's copy when it has the version already (a rollback's)
+            new = config_text(want[target][1])
+            new = _read(want[target][2]) if new is None else new
+            if old is None or new is None:
+                continue
+            diff = difflib.unified_diff(old.splitlines(), new.splitlines(), "running", "new",
+                                        n=CONTEXT, lineterm="")
+            lines += [f"  {line}" for line in diff]
+    return lines
+
+
+def _secrets(spec, container, doc):
+    want, have = _refs(spec, "secrets", doc), _running_refs(container, "secrets")
+    lines = []
+    for target in sorted(set(want) | set(have)):
+        if target not in have:
+            lines.append(f"secret {target} added")
+        elif target not in want:
+            lines.append(f"secret {target} removed")
+        elif want[target][1] != have[target]:
+            lines.append(f"secret {target} changed")  # its content is never shown
+    return lines
+
+
+def _read(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except (OSError, UnicodeDecodeError, TypeError):
+        return None

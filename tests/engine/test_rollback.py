@@ -1,0 +1,204 @@
+"""What a deploy will change, and taking it back, on the real Swarm: `doit
+plan` shows each changed field of a service (never a value of the
+environment, never a secret), `rollback:<stack>` puts the services back on
+the specs of the version before (inspected), `doit deploy` brings the
+workspace's again, and `<STACK>_ATOMIC` rolls back a deploy that
+crash-loops."""
+import io
+import tarfile
+
+import pytest
+
+from stack_fixtures import stackenv  # noqa: F401
+from support import write
+
+pytestmark = pytest.mark.slow
+
+WOULD_RUN = 4
+CANARY = "s3cr3t-canary-rb-0f3a"
+CANARY2 = "s3cr3t-canary-rb-91c7"
+
+APP_YML = """
+version: "3.8"
+services:
+  app:
+    image: ${APP_IMAGE}:${APP_TAG}
+    command: ["sleep", "${APP_SLEEP}"]
+    stop_grace_period: 1s
+    environment:
+      GREETING: ${GREETING}
+      TOKEN: ${APP_TOKEN}
+    configs:
+      - source: app_conf
+        target: /etc/app.conf
+    secrets:
+      - source: app_token
+        target: app_token
+    deploy:
+      replicas: ${APP_REPLICAS}
+      endpoint_mode: dnsrr
+      restart_policy:
+        delay: 1s
+    networks: [back]
+networks:
+  back:
+    external: true
+    name: ${DOCKER_BACK_NETWORK}
+configs:
+  app_conf:
+    file: ../configs/app/app.conf
+secrets:
+  app_token:
+    file: ../secrets/token.txt
+"""
+
+
+def push(client, base, repo, tag, version):
+    """`repo:tag`: `base` with a label of `version` (a digest of its own), pushed."""
+    dockerfile = f"FROM {base}\nLABEL org.kargo.test.version={version}\n".encode()
+    context = io.BytesIO()
+    with tarfile.open(fileobj=context, mode="w") as tar:
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(dockerfile)
+        tar.addfile(info, io.BytesIO(dockerfile))
+    context.seek(0)
+    client.images.build(fileobj=context, custom_context=True, tag=f"{repo}:{tag}", rm=True)
+    for chunk in client.images.push(repo, tag=tag, stream=True, decode=True):
+        assert "error" not in chunk, chunk
+
+
+@pytest.fixture
+def app(stackenv):
+    """One stack `a` of one service `app` (a config, a secret, environment)."""
+    env = stackenv
+    env.repo = f"{env.image.rsplit('/', 1)[0]}/rb-{env.name}"
+    for tag in ("1", "2"):
+        push(env.client, env.image, env.repo, tag, tag)
+    defaults = env.kargo.root / "defaults"
+    p = env.prefix(env.a)
+    write(defaults / ".env.default", "\n".join([
+        f"STACKS={env.a}", f"{p}_STACK=app", f"DOCKER_BACK_NETWORK={env.back}",
+        "KARGO_DEPLOY_TIMEOUT=40", f"APP_IMAGE={env.repo}", "APP_TAG=1", "APP_REPLICAS=1",
+        "APP_SLEEP=3600", "GREETING=hello"]) + "\n")
+    write(defaults / "deploy/app.yml", APP_YML)
+    write(defaults / "configs/app/app.conf", "level = 1\nname = app\n")
+    write(env.kargo.workspace / "secrets/token.txt", CANARY)
+    env.set_env(f"APP_TOKEN={CANARY}\n")
+    env.app = env.service(env.a, "app")
+    env.p = p
+    return env
+
+
+def v2(env, **extra):
+    """The workspace of version 2: tag, replicas, a config, a variable, a secret."""
+    write(env.kargo.workspace / "configs/app/app.conf", "level = 2\nname = app\n")
+    write(env.kargo.workspace / "secrets/token.txt", CANARY2)
+    lines = [f"APP_TOKEN={CANARY}", "APP_TAG=2", "APP_REPLICAS=2", "GREETING=hi"]
+    lines += [f"{name}={value}" for name, value in extra.items()]
+    env.set_env("\n".join(lines) + "\n")
+
+
+def spec(env):
+    return env.inspect(env.app)["Spec"]
+
+
+def converged(env, replicas):
+    tasks = env.running(env.app)
+    assert len(tasks) == replicas, tasks
+    return tasks
+
+
+def test_plan_shows_each_change_and_rollback_puts_the_specs_back(app):
+    env = app
+    env.run("deploy")
+    v1 = spec(env)
+    # nothing to roll back to yet: one line, no traceback
+    none = env.run(f"rollback:{env.a}", check=False)
+    assert none.returncode != 0
+    assert f"stack {env.a} has no earlier version to roll back to" in none.stdout + none.stderr
+    assert "Traceback" not in none.stdout + none.stderr
+
+    v2(env)
+    plan = env.run("plan", check=False)
+    assert plan.returncode == WOULD_RUN, plan.stderr
+    text = plan.stdout
+    assert text.endswith("\n".join([
+        "deploy",
+        "    an input is remade first",
+        f"    {env.a}: service app (changed)",
+        f"        image {env.repo}:1 -> {env.repo}:2",
+        "        replicas 1 -> 2",
+        "        environment GREETING changed",
+        "        config /etc/app.conf changed:",
+        "          --- running",
+        "          +++ new",
+        "          @@ -1,2 +1,2 @@",
+        "          -level = 1",
+        "          +level = 2",
+        "           name = app",
+        "        secret app_token changed", ""])), text
+    assert CANARY not in text + plan.stderr and CANARY2 not in text + plan.stderr
+    assert "hello" not in text and "hi\n" not in text  # no value of the environment
+
+    env.run("deploy")
+    second = spec(env)
+    converged(env, 2)
+
+    back = env.run(f"rollback:{env.a}")
+    assert f"image {env.repo}:2 -> {env.repo}:1" in back.stdout
+    assert "replicas 2 -> 1" in back.stdout
+    assert CANARY not in back.stdout + back.stderr and CANARY2 not in back.stdout + back.stderr
+    assert spec(env) == v1  # every field, labels and config/secret versions included
+    converged(env, 1)
+
+    # the workspace is not what runs: plan says so, deploy applies it again
+    plan = env.run("plan", check=False)
+    assert plan.returncode == WOULD_RUN
+    assert f"{env.a}: rolled back: what runs is not stacks/{env.a}.yml" in plan.stdout
+    assert f"image {env.repo}:1 -> {env.repo}:2" in plan.stdout
+    env.run("deploy")
+    assert spec(env) == second
+    converged(env, 2)
+    assert env.run("plan", check=False).stdout == "nothing to do\n"
+
+
+def test_rollback_runs_the_image_digests_of_the_version_before(app):
+    # the tag is rebuilt between the two deploys: the version before ran
+    # the first build, and that is what the rollback runs again
+    env = app
+    env.run("deploy")
+    v1 = spec(env)
+    push(env.client, env.image, env.repo, "1", "1-rebuilt")
+    env.set_env(f"APP_TOKEN={CANARY}\nAPP_REPLICAS=2\n")
+    env.run("deploy")
+    assert spec(env)["TaskTemplate"]["ContainerSpec"]["Image"] != v1["TaskTemplate"][
+        "ContainerSpec"]["Image"]
+    env.run(f"rollback:{env.a}")
+    now = spec(env)
+    assert now["TaskTemplate"]["ContainerSpec"]["Image"] == v1["TaskTemplate"][
+        "ContainerSpec"]["Image"]
+    # the one other difference: the CLI's record of the image it was given,
+    # the pinned reference (kargo does not compare it)
+    assert now["Labels"].pop("com.docker.stack.image") == v1["TaskTemplate"][
+        "ContainerSpec"]["Image"]
+    assert v1["Labels"].pop("com.docker.stack.image") == f"{env.repo}:1"
+    assert now == v1
+    converged(env, 1)
+
+
+def test_an_atomic_stack_that_crash_loops_ends_on_the_version_before(app):
+    env = app
+    env.set_env(f"APP_TOKEN={CANARY}\n{env.p}_ATOMIC=true\n")
+    env.run("deploy")
+    v1 = spec(env)
+    v2(env, **{f"{env.p}_ATOMIC": "true", "APP_SLEEP": "not-a-number"})
+    failed = env.run("deploy", check=False)
+    out = failed.stdout + failed.stderr
+    assert failed.returncode != 0, out
+    assert f"service {env.app} failed" in out
+    assert f"stack {env.a} was rolled back to the version that ran before" in out
+    assert CANARY not in out and CANARY2 not in out
+    assert spec(env) == v1
+    converged(env, 1)
+    plan = env.run("plan", check=False)
+    assert f"{env.a}: rolled back: what runs is not stacks/{env.a}.yml" in plan.stdout

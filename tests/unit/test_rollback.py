@@ -1,0 +1,62 @@
+"""The pure parts of a rollback: which images are pinned to the digests a
+version ran, which configs and secrets it needs that the engine lost, and
+the versions history.py keeps."""
+from types import SimpleNamespace
+
+from kargo_tasks import history
+from kargo_tasks.rollback import missing, pin
+from kargo_tasks.stacks import Resolved
+
+D1, D2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+
+
+def test_an_image_is_pinned_only_when_its_tag_moved():
+    doc = {"services": {"same": {"image": "r/a:1"}, "moved": {"image": "r/b:1"},
+                        "unknown": {"image": "r/c:1"}, "local": {"image": "c:1"}}}
+    images = {"same": f"r/a:1@{D1}", "moved": f"r/b:1@{D1}", "unknown": f"r/c:1@{D1}",
+              "local": "c:1"}
+    digests = pin(doc, images, {"r/a:1": D1, "r/b:1": D2, "r/c:1": None, "c:1": None})
+    assert [doc["services"][n]["image"] for n in ("same", "moved", "unknown", "local")] == [
+        "r/a:1", f"r/b:1@{D1}", f"r/c:1@{D1}", "c:1"]
+    assert digests == {"r/a:1": D1, f"r/b:1@{D1}": D1, f"r/c:1@{D1}": D1}
+
+
+def test_missing_names_what_the_sent_services_need_and_the_engine_lost():
+    doc = {"services": {"app": {"configs": [{"source": "conf", "target": "/c"}],
+                                "secrets": ["token", "outside"]},
+                        "other": {"configs": ["gone_too"]}},
+           "configs": {"conf": {"file": "x", "name": "p_conf_aaa"},
+                       "gone_too": {"file": "y", "name": "p_gone_bbb"}},
+           "secrets": {"token": {"file": "t", "name": "p_token_ccc"},
+                       "outside": {"external": True, "name": "shared"}}}
+    assert missing(doc, ["app"], {"p_conf_aaa", "p_token_ccc"}) == []
+    assert missing(doc, ["app"], {"p_conf_aaa"}) == ["secret p_token_ccc"]
+    assert missing(doc, ["app", "other"], set()) == [
+        "config p_conf_aaa", "config p_gone_bbb", "secret p_token_ccc"]
+
+
+def _version(text, names):
+    doc = {"configs": {n: {"file": "f", "name": n} for n in names}}
+    services = {"kargo-s_app": {"Spec": {"TaskTemplate": {"ContainerSpec": {
+        "Image": f"r/a:1@{D1}"}}}}}
+    return history.version(Resolved(doc, "d", text), "kargo-s", services)
+
+
+def test_history_keeps_the_version_before_until_a_later_deploy(tmp_path):
+    layout, stack = SimpleNamespace(state=tmp_path), SimpleNamespace(name="s")
+    v1, v2, v3 = _version("v1", ["c1"]), _version("v2", ["c2"]), _version("v3", ["c3"])
+    assert v1["images"] == {"app": f"r/a:1@{D1}"} and v1["keep"] == ["c1"]
+    history.converged(layout, stack, v1)
+    assert history.read(layout, stack) == {"current": v1}
+    history.converged(layout, stack, v2)
+    history.converged(layout, stack, v2)  # the same again keeps the one before
+    assert history.read(layout, stack) == {"current": v2, "previous": v1}
+    assert history.kept_names(layout, stack) == {"c1", "c2"}
+    history.rolled_back(layout, stack)
+    assert history.read(layout, stack) == {"current": v1, "previous": v2}
+    history.converged(layout, stack, v3)
+    assert history.read(layout, stack) == {"current": v3, "previous": v1}
+    assert history.kept_names(layout, stack) == {"c1", "c3"}
+    assert (tmp_path / "history/s.json").stat().st_mode & 0o777 == 0o600
+    history.forget(layout, stack)  # the stack was removed
+    assert history.read(layout, stack) == {} and not history.kept_names(layout, stack)
