@@ -1,5 +1,6 @@
-"""kargo's doit commands (`plan`, `graph`, and `list`, which says when the
-environment cannot be read), registered as doit plugins in pyproject.toml.
+"""kargo's doit commands (`plan`, `graph`, `sync`, and `list`, which says
+when the environment cannot be read) and database backend (`Database`), registered as
+doit plugins in pyproject.toml.
 
 A module of its own, outside kargo_tasks, that imports none of kargo's code
 until a command runs: doit loads its plugins before the dodo file, and an
@@ -7,10 +8,16 @@ import of kargo_tasks here would be the installed one, not that of the
 checkout whose dodo.py doit then loads. By the time a command runs, the dodo
 file has imported its own kargo_tasks, and that is the one used.
 """
+import os
+import sqlite3
+import sys
+
 from doit.cmd_base import DoitCmdBase
 from doit.cmd_list import List as DoitList
+from doit.dependency import DatabaseException, SqliteDB
 
 EXIT_WOULD_RUN = 4
+EXIT_SYNCED = 5
 
 
 class Plan(DoitCmdBase):
@@ -36,6 +43,18 @@ class Graph(DoitCmdBase):
         return graph.execute(self, pos_args)
 
 
+class Sync(DoitCmdBase):
+    name = "sync"
+    doc_purpose = "pull the workspace from its git upstream, then build and deploy what changed"
+    doc_usage = ""
+    doc_description = (f"Exit status: 0 nothing changed, {EXIT_SYNCED} something was pulled, "
+                       "built or deployed, 1 a task failed, 3 the pull was refused.")
+
+    def _execute(self, pos_args=None):
+        from kargo_tasks import sync
+        return sync.execute(self)
+
+
 class List(DoitList):
     """doit's `list`, minus the tasks that stand for an environment that
     cannot be read: those are not listed, the error is said on one line,
@@ -59,3 +78,57 @@ class List(DoitList):
             self.outstream.flush()
             return refuse("list", project.error)
         return status
+
+
+class Database(SqliteDB):
+    """doit's sqlite3 database, made again when it cannot be read (deleted
+    half way, truncated, overwritten): the unreadable file is kept aside as
+    `<name>.corrupt` and the run starts from an empty one, with one line on
+    stderr. Nothing is lost that matters: every task is checked again against
+    its files, and the stack and image tasks against the engine itself (their
+    records are beside the database, and in the images' labels). A save the
+    disk refuses (full) is one line too: the run's tasks run again next time.
+
+    `PRAGMA quick_check` reads every page (a no-op run of 10,000 tasks pays
+    about 6 ms): without it, a file whose header survived fails only when a
+    task's row is read, deep in the run."""
+    desc = "doit's sqlite3 backend, made again when unreadable"
+
+    def __init__(self, name, codec, **kwargs):
+        problem = _unreadable(name)
+        if problem:
+            aside = f"{name}.corrupt"
+            os.replace(name, aside)
+            sys.stderr.write(f"kargo: the doit database {name} could not be read ({problem}): "
+                             f"kept as {os.path.basename(aside)}, a new one is made; every "
+                             "task is checked again against its files and the engine\n")
+        try:
+            super().__init__(name, codec, **kwargs)
+        except DatabaseException as exc:  # what quick_check did not see
+            raise DatabaseException(f"{exc} (kargo: remove {name})") from None
+
+    def dump(self):
+        try:
+            super().dump()
+        except sqlite3.Error as exc:
+            sys.stderr.write(f"kargo: the doit database could not be saved ({exc}): the tasks "
+                             "of this run are checked again by the next one\n")
+
+
+def _unreadable(path):
+    """Why the sqlite file `path` cannot be read, or None (also when absent)."""
+    if not os.path.exists(path):
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            found = conn.execute("PRAGMA quick_check").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        # only a damaged file: "database is locked" (a run writing it while
+        # `doit plan` reads) is no reason to put it aside
+        if exc.sqlite_errorcode in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+            return str(exc)
+        return None
+    return None if found and found[0] == "ok" else (found[0] if found else "empty check")

@@ -885,6 +885,8 @@ def p3(root, cleaner, res):
     ]
     for label, change, min_builds in scenarios:
         before = _specs(ns_prefix)
+        configs_before = {c["Spec"]["Name"] for c in client().api.configs()
+                          if c["Spec"]["Name"].startswith(ns_prefix)}
         change()
         recorder = EventRecorder()
         proc, t = root.doit("deploy", check=False)
@@ -900,7 +902,9 @@ def p3(root, cleaner, res):
             "service updates": len(changed),
             "service removes": len(set(before) - set(after)),
             "config creates": len(_config_refs(after) - _config_refs(before)),
-            "config removes": len(_config_refs(before) - _config_refs(after)),
+            # kargo keeps the version before for rollback: what neither the
+            # new specs nor the ones before use goes
+            "config removes": len(configs_before - _config_refs(before) - _config_refs(after)),
             "builds": min_builds, "pushes": min_builds})
         seen = Counter({k: ops[k] for k in OP_KINDS})
         shown = [k for k in OP_KINDS if seen[k] or minimal[k]]

@@ -8,7 +8,8 @@ from .workspace import layout
 DOIT_CONFIG = {
     # The doit database lives with the merged configuration it describes.
     "dep_file": str(layout().state / "doit.db"),
-    "backend": "sqlite3",
+    # doit's sqlite3, made again when unreadable (kargo_commands.Database)
+    "backend": "kargo-sqlite3",
     # Nothing printed for up-to-date tasks: a no-op run is silent.
     "reporter": Reporter,
     "verbosity": 1,

@@ -10,6 +10,8 @@ A service differs when it is new; when its `org.kargo.spec` label (a digest of
 its resolved definition, config and secret names included) changed; when its
 spec version is not the one kargo's last deploy left (changed outside kargo);
 or when its image reference now resolves to another digest (a rebuilt image).
+Without a record of the last deploy (lost), the label and the image decide:
+a change made outside kargo since is then not seen.
 """
 from .compose import SPEC_LABEL
 
@@ -18,8 +20,8 @@ def changes(doc, project, deployed, record, digests):
     """({service: why} to send, [full names of services to remove]).
 
     `deployed`: {full name: engine service} of the stack; `record`: {full
-    name: [id, version]} that kargo's last deploy left; `digests`: {image
-    reference: registry digest or None when unknown}."""
+    name: [id, version]} that kargo's last deploy left, None when there is no
+    record; `digests`: {image reference: registry digest or None when unknown}."""
     services = doc.get("services") or {}
     send = {}
     for name, spec in services.items():
@@ -37,7 +39,8 @@ def _why(spec, service, record, digests):
     wanted = ((spec.get("deploy") or {}).get("labels") or {}).get(SPEC_LABEL)
     if (engine_spec.get("Labels") or {}).get(SPEC_LABEL) != wanted:
         return "changed"
-    if record.get(engine_spec["Name"]) != [service["ID"], service["Version"]["Index"]]:
+    if record is not None and \
+            record.get(engine_spec["Name"]) != [service["ID"], service["Version"]["Index"]]:
         return "changed outside kargo"
     image = engine_spec.get("TaskTemplate", {}).get("ContainerSpec", {}).get("Image", "")
     digest = digests.get(spec.get("image"))

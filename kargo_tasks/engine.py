@@ -25,6 +25,11 @@ from .errors import EngineError
 
 NOT_RUNNING = "the Docker engine is not answering"
 TIMEOUT = 120
+# An update names the version of the object it read; when anyone else updated
+# it meanwhile, the engine refuses it with these words. The writer reads the
+# object again and retries, this many times in all.
+CONFLICT = "update out of sequence"
+RETRIES = 5
 # errors of a kept-alive connection the engine closed meanwhile: the request
 # was not taken, sending it again is safe (a timeout is not one of them)
 STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
@@ -294,7 +299,9 @@ def call(what, func, *args, **kwargs):
         message = exc.explanation or str(exc)
         raise EngineError(f"{what}: {message}", command=what,
                           exit_code=exc.status_code, stderr=message)
-    except (requests.exceptions.ConnectionError, docker.errors.DockerException) as exc:
+    except (requests.exceptions.ConnectionError, docker.errors.DockerException,
+            # a stream (a build's log) cut by the engine going away
+            requests.exceptions.ChunkedEncodingError) as exc:
         raise _unreachable(what, exc) from None
 
 

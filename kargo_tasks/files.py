@@ -9,13 +9,18 @@ merged files are not (`durable=False`): one fsync each made a 10,000-file
 configure three times slower, and a merged file a power loss left short has
 another size than the stamp its task recorded, so the next run rewrites it.
 """
+import errno
 import os
 import stat
 from pathlib import Path
 
+from .errors import KargoError
+
 PRIVATE_DIR = 0o700
 SECRET_FILE = 0o600
 PLAIN_FILE = 0o644
+# what the system says when it refuses a write: said as one line
+REFUSED = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
 
 
 # Folders this process made or checked already: a configure of thousands of
@@ -53,11 +58,15 @@ def _ensure_dir(path, mode):
 
 
 def write_atomic(path, data, mode=PLAIN_FILE, durable=True):
+    """Write `data` to `path` whole or not at all. A write the system refuses
+    (a full disk, a read-only one) is one line naming the file, once the
+    temp file is gone (the space it took is back)."""
     path = os.fspath(path)
     folder, name = os.path.split(path)
     tmp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    fd = None
     try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as out:
             fd = None
@@ -66,13 +75,15 @@ def write_atomic(path, data, mode=PLAIN_FILE, durable=True):
                 out.flush()
                 os.fsync(out.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if fd is not None:
             os.close(fd)
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError) and exc.errno in REFUSED:
+            raise KargoError(f"cannot write: {exc.strerror}", where=path) from None
         raise
 
 

@@ -5,7 +5,11 @@ when the build succeeded, and pushes it when its name has a registry; a push
 error is only in the stream, so the stream is read to the end. What the build
 read (build args, by name and keyed digest) and what it made (image id,
 registry digest) are its doit values; the task is stale when one differs.
+The image itself records a keyed digest of its inputs in a label, so a build
+whose doit record is lost finds it built already and builds nothing.
 """
+import hashlib
+import json
 import re
 
 from . import engine
@@ -14,6 +18,7 @@ from .errors import EngineError, KargoError
 from .actions import checker
 from .files import changed_files, fingerprints
 
+INPUTS_LABEL = "org.kargo.inputs"
 ARG = re.compile(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE | re.MULTILINE)
 LOG_TAIL = 15
 
@@ -57,15 +62,16 @@ def state(ref):
     return local, engine.registry_digest(ref) if has_registry(ref) else None
 
 
-def build(context, ref, args, label):
-    """Build `context`; on success tag it `ref`; returns the image id."""
+def build(context, ref, args, label, inputs):
+    """Build `context`; on success tag it `ref`; returns the image id. The
+    image's labels name the catalog image and the digest of its inputs."""
     client = engine.client()
     tag = ref.rpartition(":")[2] if ":" in ref.rpartition("/")[2] else "latest"
     print(f"build {label} {tag} ({ref})", flush=True)
     log, image_id = [], None
     stream = engine.call(f"build {ref}", client.api.build, path=str(context), buildargs=args,
                          decode=True, rm=True, forcerm=True, pull=False,
-                         labels={"org.kargo.image": label})
+                         labels={"org.kargo.image": label, INPUTS_LABEL: inputs})
     for chunk in engine.call(f"build {ref}", list, _lines(stream, log)):
         if "aux" in chunk and "ID" in chunk["aux"]:
             image_id = chunk["aux"]["ID"]
@@ -165,7 +171,6 @@ def _fetch(source):
         if not path.is_file():
             raise KargoError("archive does not exist", where=source)
         return path
-    import hashlib
     import tempfile
     import urllib.request
     target = Path(tempfile.gettempdir()) / f"kargo-{hashlib.sha256(source.encode()).hexdigest()[:16]}.tar"
@@ -185,9 +190,54 @@ def build_image(project, image, key_of):
     args, reads = build_args(image, dockerfile.read_text(encoding="utf-8"), env)
     ref = reference(env, image.prefix)
     reads |= {f"{image.prefix}_IMAGE", f"{image.prefix}_TAG"}
-    image_id = build(context, ref, args, image.name)
-    digest = push(ref) if has_registry(ref) else None
+    inputs = inputs_digest(context, ref, args, key_of())
+    image_id = built_from(ref, inputs)
+    if image_id:
+        # doit lost its record (or a build failed at the push): the image is
+        # there, made from these very inputs, as its label says
+        print(f"build {image.name}: {ref} is built from these inputs already", flush=True)
+    else:
+        image_id = build(context, ref, args, image.name, inputs)
+    digest = _pushed(ref, image_id) if has_registry(ref) else None
     return {"image": image_id, "digest": digest, "env": env.digests(reads, key_of())}
+
+
+def inputs_digest(context, ref, args, key):
+    """What a build reads, as one keyed digest: the reference, the build
+    args (values too: keyed, since the label is readable by anyone who can
+    inspect the image) and every file of the context (path, mode, content)."""
+    import hmac
+    import os
+    mac = hmac.new(key, digestmod="sha256")
+    mac.update(json.dumps([ref, sorted(args.items())]).encode())
+    for top, dirs, files in os.walk(context):
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(top, name)
+            mac.update(json.dumps([os.path.relpath(path, context),
+                                   os.stat(path).st_mode & 0o111]).encode())
+            with open(path, "rb") as f:
+                mac.update(hashlib.sha256(f.read()).digest())
+    return mac.hexdigest()
+
+
+def built_from(ref, inputs):
+    """The id of the local image `ref` when its label says it was built from
+    `inputs`, else None."""
+    found = engine.get(f"inspect image {ref}", f"/images/{ref}/json", missing=True)
+    labels = ((found or {}).get("Config") or {}).get("Labels") or {}
+    return found["Id"] if labels.get(INPUTS_LABEL) == inputs else None
+
+
+def _pushed(ref, image_id):
+    """The registry digest of `ref`, pushing the local image unless the
+    registry holds it already."""
+    remote = engine.registry_digest(ref)
+    repo = ref.rsplit(":", 1)[0]
+    found = engine.get(f"inspect image {ref}", f"/images/{image_id}/json")
+    if remote and f"{repo}@{remote}" in (found.get("RepoDigests") or ()):
+        return remote
+    return push(ref)
 
 
 def import_image(project, name, key_of):

@@ -83,12 +83,6 @@ def applied(env, root):
     return not changes and not warnings
 
 
-# A node update names the version it read: when anyone else updated the
-# node meanwhile, the engine refuses it ("update out of sequence"). Read the
-# node again and apply the labels to what it is now, a few times.
-RETRIES = 5
-
-
 def apply(env, root):
     changes, warnings = _plan(env, root)
     for line in warnings:
@@ -98,12 +92,14 @@ def apply(env, root):
     for node, labels in changes:
         host = node["Description"]["Hostname"]
         desired = wanted(env, [host])[0][host]
-        for attempt in range(RETRIES):
+        for attempt in range(engine.RETRIES):
             try:
                 _update(node, labels, host)
                 break
             except EngineError as err:
-                if "out of sequence" not in str(err) or attempt == RETRIES - 1:
+                # another writer updated the node since it was read (engine.CONFLICT):
+                # apply the labels to what it is now
+                if engine.CONFLICT not in str(err) or attempt == engine.RETRIES - 1:
                     raise
             node = engine.get(f"inspect node {host}", f"/nodes/{node['ID']}")
             labels = merged_labels(node["Spec"].get("Labels") or {}, desired, managed)

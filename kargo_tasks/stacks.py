@@ -128,7 +128,13 @@ def stale_reasons(project, stack, services=None):
     every service of the swarm, when the caller asked once for many stacks."""
     values = read_record(project, stack)
     if values is None:
-        return ["never deployed by kargo"]
+        try:
+            now, _short = swarm.observe(stack.project, services)
+        except KargoError as err:
+            return [f"cannot check the cluster: {err}"]
+        # lost (or never written): what runs is compared with the stack file
+        return ["no record of kargo's last deploy: the services are compared with the "
+                "stack file"] if now else ["never deployed by kargo"]
     reasons = []
     try:
         digest = text_digest(stack_file(project, stack).read_text(encoding="utf-8"))
@@ -194,7 +200,8 @@ def changes(project, stack, doc):
     """What a deploy of `doc` sends: ({service: why} to send, [full names of
     services to remove], {full name: engine service} deployed now)."""
     deployed = swarm.deployed(stack.project)
-    record = (read_record(project, stack) or {}).get("cluster") or {}
+    record = read_record(project, stack)
+    record = None if record is None else record.get("cluster") or {}
     refs = {spec.get("image") for spec in doc["services"].values()} - {None}
     send_, remove = delta.changes(doc, stack.project, deployed, record,
                                   swarm.image_digests(sorted(refs)) if deployed else {})

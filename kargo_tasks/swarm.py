@@ -137,9 +137,21 @@ def image_digests(refs):
 def deploy(project, stack_file):
     # no --prune: kargo removes the services a stack no longer has itself
     # (remove_services), as it sends only the services that changed
-    engine.run_cli(["stack", "deploy", "--with-registry-auth",
-                    "--compose-file", str(stack_file), project],
-                   what=f"docker stack deploy {project}")
+    _retrying(["stack", "deploy", "--with-registry-auth", "--compose-file", str(stack_file),
+               project], f"docker stack deploy {project}")
+
+
+def _retrying(args, what):
+    """A docker CLI command that updates services, again when another writer
+    updated one since the CLI read it (engine.CONFLICT): the CLI reads them
+    again, and a service it updated already is sent the same spec."""
+    for attempt in range(engine.RETRIES):
+        try:
+            return engine.run_cli(args, what=what)
+        except EngineError as err:
+            if engine.CONFLICT not in str(err) or attempt == engine.RETRIES - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 def remove_services(names):
@@ -182,13 +194,22 @@ class Convergence:
         wanted = set(projects)
         try:
             while wanted & set(self.stacks):
-                for project, failures in self._poll():
+                for project, failures in self._polled():
                     del self.stacks[project]
                     yield project, failures
                 if wanted & set(self.stacks):
                     time.sleep(self.interval)
         finally:
             self.progress.done()
+
+    def _polled(self):
+        try:
+            return self._poll()
+        except KargoError as err:
+            # the engine went away (a restart) or its swarm is not back yet:
+            # what was sent stays sent, the stacks are not recorded
+            raise KargoError(f"the wait was cut off: {err} (the next deploy completes what "
+                             "did not converge)") from None
 
     def _poll(self):
         services = [s for s in all_services()
@@ -301,8 +322,7 @@ def update(project, force):
     for service in _services(project):
         name = service["Spec"]["Name"]
         args = ["service", "update", "--detach", "--with-registry-auth"]
-        engine.run_cli(args + (["--force"] if force else []) + [name],
-                       what=f"docker service update {name}")
+        _retrying(args + (["--force"] if force else []) + [name], f"docker service update {name}")
 
 
 def deploy_timeout(env):

@@ -26,11 +26,14 @@ a failing build and a push to a stopped registry (test_images.py), and
 KARGO_DEPLOY_TIMEOUT / <NODE>_LABELS cases (test_faults.py).
 """
 import os
-import sqlite3
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from support import EngineProbe, write
+from support import write
+from untouched import one_error_line, probe, state  # noqa: F401
 
 # The workspace compose file of the `front` service for every case: it reads
 # the variables the cases break (replicas, a config file, a motto).
@@ -52,62 +55,6 @@ configs:
     file: ../configs/front/${FRONT_CONF:-plain.conf}
 """
 BASE_ENV = "FRONT_MOTTO=steady\n"
-
-
-@pytest.fixture
-def probe():
-    p = EngineProbe()
-    yield p
-    p.close()
-
-
-def db_rows(path):
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return dict(conn.execute("select task_id, task_data from doit").fetchall())
-    finally:
-        conn.close()
-
-
-def state(kargo, db_bytes=True, compose_copies=False):
-    """Everything a run could change on disk: each path of `.kargo/` (but the
-    run lock, which records each run's pid) with its bytes or link target,
-    mtime and mode, and the `.workspace` record. The doit database by its
-    rows, and by its bytes and mtime unless `db_bytes` is false. With
-    `compose_copies`, not the merged compose files and their configure rows."""
-    found = {}
-    for path in [kargo.merged, *sorted(kargo.merged.rglob("*"))]:
-        rel = path.relative_to(kargo.merged).as_posix()
-        if rel == ".state/run.lock" or (compose_copies and rel.startswith("deploy")):
-            continue
-        st = os.lstat(path)
-        if rel == ".state/doit.db":
-            rows = {task: data for task, data in db_rows(path).items()
-                    if not (compose_copies and task.startswith("_configure:deploy/"))}
-            found[rel] = (rows, path.read_bytes() if db_bytes else None,
-                          st.st_mtime_ns if db_bytes else None, st.st_mode)
-            continue
-        if rel == ".state" and not db_bytes:
-            found[rel] = ("dir", st.st_mode)  # its mtime moves with the db's journal
-            continue
-        if os.path.islink(path):
-            body = ("link", os.readlink(path))
-        elif path.is_dir():
-            body = ("dir",)
-        else:
-            body = path.read_bytes()
-        found[rel] = (body, st.st_mtime_ns, st.st_mode)
-    record = kargo.root / ".workspace"
-    found["<record>"] = record.read_bytes() if record.exists() else None
-    return found
-
-
-def one_error_line(proc):
-    assert proc.returncode != 0, proc.stdout
-    assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, proc.stderr
-    return lines[0]
 
 
 CASES = {}
@@ -447,8 +394,15 @@ def test_bad_input_changes_nothing(baseline, probe, name):
 
 
 def test_case_count():
-    """The issue asks for at least 30 bad-input cases, these and test_bad_input.py's."""
-    assert len(CASES) + 17 >= 30
+    """The issue asks for at least 30 bad-input cases, these and test_bad_input.py's,
+    counted as pytest collects them."""
+    proc = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q",
+                           "-p", "no:cacheprovider", str(Path(__file__).with_name(
+                               "test_bad_input.py"))],
+                          capture_output=True, text=True, cwd=Path(__file__).parent)
+    older = [line for line in proc.stdout.splitlines() if "::" in line]
+    assert len(older) >= 17, proc.stdout
+    assert len(CASES) + len(older) >= 30
 
 
 def test_the_probe_sees_an_engine_call(baseline, probe):

@@ -179,6 +179,27 @@ class StackEnv:
                 found.append((event["Action"], attrs["name"], attrs))
         return found
 
+    def mutations(self, since, until=None):
+        """{(type, action, name): count} of the engine operations that changed
+        our services, configs and secrets in [since, until], counted as bench
+        P3 counts them: a service `update` event per spec sent (an event
+        carrying only `updatestate.*` is the progress of one update)."""
+        import collections
+        until = until or self.now()
+        ours = tuple(f"kargo-{s}_" for s in self.stacks)
+        found = collections.Counter()
+        for event in self.client.events(since=since, until=until, decode=True,
+                                        filters={"type": ["service", "config", "secret"]}):
+            attrs = event.get("Actor", {}).get("Attributes", {})
+            name = attrs.get("name", "")
+            if not name.startswith(ours):
+                continue
+            if event["Type"] == "service" and "updatestate.new" in attrs and not (
+                    set(attrs) - {"name", "updatestate.old", "updatestate.new"}):
+                continue
+            found[(event["Type"], event["Action"], name)] += 1
+        return dict(found)
+
     # -- cleanup ---------------------------------------------------------------
     def stack_gone(self, stack):
         project = self.project(stack)

@@ -152,6 +152,16 @@ def test_failing_build_keeps_previous_image_and_tag(images):
     assert images.registry.tags(images.path(images.a)) == ["1"]
     # not recorded as done: it fails again
     assert images.run(f"build:{images.a}", check=False).returncode != 0
+    # fixed (another Dockerfile that builds): the next run builds that image
+    # only, and the run after does nothing
+    write(images.kargo.workspace / "images" / images.a / "Dockerfile",
+          FAILING_DOCKERFILE.replace("exit 3", "exit 0"))
+    proc = images.run("build")
+    assert images.ran(proc, f"build:{images.a}") and f"build:{images.b}" not in proc.stdout
+    assert f"build {images.a} 1 ({ref})" in proc.stdout and f"push {ref}" in proc.stdout
+    assert images.image_id(ref) not in (None, old_id)
+    assert images.registry.digest(images.path(images.a), "1") not in (None, old_digest)
+    assert images.run("build").stdout == ""
 
 
 def test_push_to_stopped_registry_fails_with_one_line(images, tmp_path):
@@ -176,9 +186,22 @@ def test_push_to_stopped_registry_fails_with_one_line(images, tmp_path):
     assert "connection refused" in errors[0]
     assert "Traceback" not in proc.stdout + proc.stderr
     # built and tagged locally, but not recorded as done: the next run retries
-    assert images.image_id(f"{repo}:2")
+    built = images.image_id(f"{repo}:2")
+    assert built
     again = images.run(f"build:{images.a}", check=False)
     assert again.returncode != 0 and f"push of {repo}:2 failed" in again.stderr
+    # the registry is back: the next run pushes that image, and does not
+    # build it again (its label says it is built from these inputs)
+    own.start()
+    since = images.now()
+    proc = images.run(f"build:{images.a}")
+    until = images.now()
+    assert f"build {images.a}: {repo}:2 is built from these inputs already" in proc.stdout
+    assert "Step " not in proc.stdout and f"push {repo}:2\n" in proc.stdout, proc.stdout
+    assert images.image_id(f"{repo}:2") == built
+    assert own.tags(images.path(images.a)) == ["1", "2"]
+    assert not [e for e in images.our_events(since, until) if e[:2] == ("container", "create")]
+    assert images.run(f"build:{images.a}").stdout == ""
 
 
 def test_import_from_archives(images, tmp_path):

@@ -5,6 +5,7 @@ the specs of the version before (inspected), `doit deploy` brings the
 workspace's again, and `<STACK>_ATOMIC` rolls back a deploy that
 crash-loops."""
 import io
+import subprocess
 import tarfile
 
 import pytest
@@ -202,3 +203,20 @@ def test_an_atomic_stack_that_crash_loops_ends_on_the_version_before(app):
     converged(env, 1)
     plan = env.run("plan", check=False)
     assert f"{env.a}: rolled back: what runs is not stacks/{env.a}.yml" in plan.stdout
+
+
+def test_a_rollback_whose_config_was_removed_changes_nothing(app):
+    # kargo keeps the version before; an operator removed it by hand anyway
+    env = app
+    env.run("deploy")
+    first = {ref["ConfigName"] for ref in spec(env)["TaskTemplate"]["ContainerSpec"]["Configs"]}
+    v2(env)
+    env.run("deploy")
+    second = spec(env)
+    subprocess.run(["docker", "config", "rm", *first], check=True, capture_output=True)
+    proc = env.run(f"rollback:{env.a}", check=False)
+    assert proc.returncode != 0
+    line, = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert line == (f"kargo: rollback:{env.a}: stack {env.a} cannot be rolled back: the engine "
+                    f"no longer has config {min(first)} of that version"), line
+    assert spec(env) == second  # nothing sent

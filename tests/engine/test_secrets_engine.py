@@ -147,10 +147,11 @@ def test_canary_reaches_the_container_and_nothing_else(images, tmp_path):
         for canary in (CANARY, CANARY2):
             assert canary not in output, f"`doit {' '.join(args)}` printed a canary"
 
-    # in .kargo/ only the rendered template, the secret file and the stack
-    # file hold it, owner-only
+    # in .kargo/ only the rendered template, the secret file, the stack file
+    # and the stack's kept versions (rollback) hold it, owner-only
     assert holders(k, CANARY, CANARY2) == {
-        "configs/app/token.conf": 0o600, "secrets/token.txt": 0o600, f"stacks/{sa}.yml": 0o600}
+        "configs/app/token.conf": 0o600, "secrets/token.txt": 0o600, f"stacks/{sa}.yml": 0o600,
+        f".state/history/{sa}.json": 0o600}
     db = k.merged / ".state/doit.db"
     assert CANARY.encode() not in db.read_bytes() and CANARY2.encode() not in db.read_bytes()
 

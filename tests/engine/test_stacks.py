@@ -7,10 +7,12 @@ config file and GREETING/MOTTO in its environment) and `cache`; stack B runs
 `worker` (2 replicas) and depends on A.
 """
 import stat
+import subprocess
 import time
 
 import pytest
 
+from labels_helpers import manager_node, set_node_labels
 from stack_fixtures import DEPLOY_TIMEOUT, removed, sent, stackenv  # noqa: F401
 from support import write
 
@@ -22,6 +24,10 @@ pytestmark = pytest.mark.slow
 def ran(proc):
     """The tasks a doit run executed (the reporter prints `.  <task>`)."""
     return [line[3:] for line in proc.stdout.splitlines() if line.startswith(".  ")]
+
+
+def errors(text):
+    return [line for line in text.splitlines() if line.strip()]
 
 
 def running_tasks(env, service):
@@ -83,7 +89,8 @@ def test_config_file_change_rolls_only_the_service_using_it(stackenv):
     assert len(new_config) == 1 and new_config != old_config
     # same config key, new content hash: `<project>_<key>_<sha256[:12]>`
     assert new_config[0].rsplit("_", 1)[0] == old_config[0].rsplit("_", 1)[0]
-    assert env.configs(env.a) == new_config, "the old config was not removed"
+    # the old version is kept (a rollback needs it) until a later deploy
+    assert env.configs(env.a) == sorted(old_config + new_config)
     # web rolled: new spec version, new task
     assert after[web][1] > before[web][1] and after[web][2] != before[web][2]
     assert running_tasks(env, web).isdisjoint(tasks[web])
@@ -99,6 +106,19 @@ def test_config_file_change_rolls_only_the_service_using_it(stackenv):
     assert after[worker] == before[worker]
     assert running_tasks(env, worker) == tasks[worker]
     assert not [e for e in events if e[1] == worker]
+    # the engine operations of the change are the minimal set (bench P3)
+    assert env.mutations(since) == {("config", "create", new_config[0]): 1,
+                                    ("service", "update", web): 1}
+
+    # one more change: the version before the previous one is removed now
+    write(env.kargo.workspace / "configs/web/web.conf", "level = 3\n")
+    since = env.now()
+    deploy_ok(env)
+    newest = _config_names(env.inspect(web))
+    assert env.configs(env.a) == sorted(new_config + newest)
+    assert env.mutations(since) == {("config", "create", newest[0]): 1,
+                                    ("service", "update", web): 1,
+                                    ("config", "remove", old_config[0]): 1}
 
 
 def _read_in_container(env, service, path):
@@ -131,6 +151,40 @@ def test_env_change_updates_only_the_stack_reading_it(stackenv):
     assert {k: v for k, v in after.items() if k != worker} == \
         {k: v for k, v in before.items() if k != worker}
     assert {e[1] for e in events} == {worker}
+
+
+def test_a_variable_one_service_reads_sends_that_service_only(stackenv):
+    # GREETING is read by web, not by cache, which shares web's stack
+    env = stackenv
+    web, cache = env.service(env.a, "web"), env.service(env.a, "cache")
+    deploy_ok(env)
+    before = env.versions()
+    tasks = running_tasks(env, cache)
+    env.set_env("GREETING=bonjour\n")
+    since = env.now()
+    proc = deploy_ok(env)
+    assert sent(proc) == [env.a] and f"deploy {env.a}: web (changed)\n" in proc.stdout
+    assert env.mutations(since) == {("service", "update", web): 1}
+    after = env.versions()
+    assert after[cache] == before[cache] and running_tasks(env, cache) == tasks
+    assert "GREETING=bonjour" in env.inspect(web)["Spec"]["TaskTemplate"]["ContainerSpec"]["Env"]
+
+
+def test_a_service_changed_outside_kargo_gets_kargos_spec_back(stackenv):
+    env = stackenv
+    web, worker = env.service(env.a, "web"), env.service(env.b, "worker")
+    deploy_ok(env)
+    specs = {name: env.inspect(name)["Spec"] for name in (web, worker)}
+    for args in (["update", "--env-add", "INTRUDER=1", web], ["scale", f"{worker}=3"]):
+        subprocess.run(["docker", "service", *args[:1], "--detach", *args[1:]], check=True,
+                       capture_output=True)
+    assert env.inspect(worker)["Spec"]["Mode"]["Replicated"]["Replicas"] == 3
+    proc = deploy_ok(env)
+    assert f"deploy {env.a}: web (changed outside kargo)" in proc.stdout, proc.stdout
+    assert f"deploy {env.b}: worker (changed outside kargo)" in proc.stdout
+    assert {name: env.inspect(name)["Spec"] for name in (web, worker)} == specs
+    assert len(env.running(worker)) == 2
+    assert env.run("deploy").stdout == ""
 
 
 def test_stack_removed_behind_kargos_back_is_redeployed(stackenv):
@@ -186,7 +240,10 @@ def test_service_that_exits_fails_the_deploy_fast_and_stays_stale(stackenv):
         elapsed = time.monotonic() - start
         assert proc.returncode != 0, proc.stdout
         assert f"deploy:{c}" in ran(proc), f"run {attempt}: the failed deploy was not retried"
-        assert crash in proc.stderr and "failed" in proc.stderr, proc.stderr
+        # the scheduler's own words for the failed tasks, as `docker service ps` says them
+        assert errors(proc.stderr) == [
+            f"kargo: deploy:{c}: service {crash} failed: 0/1 running, 3 failed: "
+            "task: non-zero exit (1)"], proc.stderr
         # failed tasks end the wait: far from KARGO_DEPLOY_TIMEOUT
         assert elapsed < DEPLOY_TIMEOUT * 0.75, f"run {attempt} took {elapsed:.0f}s"
     # only the stack asked for was deployed
@@ -197,37 +254,9 @@ def test_service_that_exits_fails_the_deploy_fast_and_stays_stale(stackenv):
 
 
 
-def _node(client):
-    node = client.nodes.list()[0]
-    node.reload()
-    return node
-
-
-def _set_node_labels(client, change):
-    """Apply {key: value or None (= remove)} to the node's labels, retrying
-    on a version conflict (someone else may update the node meanwhile)."""
-    for _ in range(10):
-        node = _node(client)
-        spec = dict(node.attrs["Spec"])
-        labels = dict(spec.get("Labels") or {})
-        for key, value in change.items():
-            if value is None:
-                labels.pop(key, None)
-            else:
-                labels[key] = value
-        spec["Labels"] = labels
-        try:
-            client.api.update_node(node.id, node.attrs["Version"]["Index"], spec)
-            return
-        except Exception as exc:  # out of sequence: read again
-            error = exc
-            time.sleep(0.2)
-    raise error
-
-
 def test_node_labels_and_constraints_pin_a_service(stackenv):
     env, client = stackenv, stackenv.client
-    node = _node(client)
+    node = manager_node(client)
     host = node.attrs["Description"]["Hostname"]
     node_var = f"{env.prefix(host)}_LABELS"
     original = dict(node.attrs["Spec"].get("Labels") or {})
@@ -236,11 +265,11 @@ def test_node_labels_and_constraints_pin_a_service(stackenv):
     constraint = f"node.labels.{key}==db"
     managed = managed_key(env.kargo.root)  # this root's record of the keys it set
     try:
-        _set_node_labels(client, {manual: "keep"})
+        set_node_labels(client, {manual: "keep"})
         env.set_env(f'{node_var}="{key}=db"\nWEB_CONSTRAINTS="{constraint}"\n')
         proc = env.run("deploy")
         assert f"labels of {host}: " in proc.stdout, proc.stdout
-        labels = _node(client).attrs["Spec"]["Labels"]
+        labels = manager_node(client).attrs["Spec"]["Labels"]
         assert key in labels, labels
         assert labels[key] == "db" and labels[manual] == "keep"
         assert key in labels[managed].split(",")
@@ -254,7 +283,7 @@ def test_node_labels_and_constraints_pin_a_service(stackenv):
         # the operator drops the node's labels, keeps the constraint
         env.set_env(f'WEB_CONSTRAINTS="{constraint}"\n')
         proc = env.run("deploy", check=False, env={"KARGO_DEPLOY_TIMEOUT": "8"})
-        labels = _node(client).attrs["Spec"].get("Labels") or {}
+        labels = manager_node(client).attrs["Spec"].get("Labels") or {}
         assert key not in labels, "kargo did not remove the label it had added"
         assert labels.get(manual) == "keep", "kargo removed a label it did not add"
         assert managed not in labels
@@ -265,7 +294,7 @@ def test_node_labels_and_constraints_pin_a_service(stackenv):
         assert env.running(web) == []
     finally:
         restore = {k: original.get(k) for k in (key, manual, managed)}
-        _set_node_labels(client, restore)
+        set_node_labels(client, restore)
 
 
 def test_remove_update_force_and_redeploy(stackenv):

@@ -49,8 +49,12 @@ def test_a_service_changed_outside_kargo_is_sent_again():
     doc = {"services": {"web": spec("l1")}}
     saved = {f"{P}_web": ["id-web", 7]}
     assert changes(doc, P, deployed(web), saved, {}) == ({"web": "changed outside kargo"}, [])
-    # never deployed by kargo (no record): the same
+    # a record that does not name the service: the same
     assert changes(doc, P, deployed(web), {}, {}) == ({"web": "changed outside kargo"}, [])
+    # no record at all (lost): the label and the image decide
+    assert changes(doc, P, deployed(web), None, {}) == ({}, [])
+    assert changes({"services": {"web": spec("l2")}}, P, deployed(web), None, {}) == (
+        {"web": "changed"}, [])
     # re-created with another id
     other = service("web", "l1", sid="id-2")
     assert changes(doc, P, deployed(other), record(web), {})[0] == {"web": "changed outside kargo"}
