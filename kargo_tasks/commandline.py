@@ -3,7 +3,7 @@ and the garbage collector depend on it), and which tasks it names."""
 import sys
 
 READ_ONLY = {"list", "info", "help", "tabcompletion", "dumpdb", "strace", "plan", "graph"}
-COMMANDS = READ_ONLY | {"run", "clean", "forget", "ignore", "auto", "reset-dep"}
+COMMANDS = READ_ONLY | {"run", "clean", "forget", "ignore", "auto", "reset-dep", "sync"}
 TAKES_VALUE = {"-f", "--file", "-d", "--dir"}  # doit's options before the command
 
 

@@ -9,6 +9,10 @@ from doit.reporter import ConsoleReporter
 class Reporter(ConsoleReporter):
     desc = "kargo: executed tasks only, one-line errors"
 
+    def __init__(self, outstream, options):
+        super().__init__(outstream, options)
+        self.exit_code = None  # of a script that failed (scripts.ScriptFailed)
+
     def execute_task(self, task):
         if task.actions:
             self.write(f".  {task.title()}\n")
@@ -24,6 +28,7 @@ class Reporter(ConsoleReporter):
             self.failures.append({"task": task, "exception": fail})
             sys.stderr.write(f"kargo: {task.name}: {fail.message}\n")
             sys.stderr.flush()
+            self.exit_code = getattr(fail, "exit_code", self.exit_code)
             return
         super().add_failure(task, fail)
 
@@ -33,3 +38,8 @@ class Reporter(ConsoleReporter):
         self.failures = [f for f in self.failures
                          if any(a.out for a in f["task"].actions if a.out)]
         super().complete_run()
+        if self.exit_code is not None:
+            # doit would exit 1: `exec:<script>` passes the script's code back.
+            # The database is saved by now (doit's Runner.finish), so leaving
+            # here loses nothing.
+            raise SystemExit(self.exit_code)

@@ -3,11 +3,12 @@
 `show` lists names, places and addresses, never a value of the environment:
 where kargo works (its root, the defaults, the code), the engine it talks
 to, the stacks and their services with the ports they publish (from the
-resolved stack files), the images, the scripts."""
+resolved stack files), the images, the hooks and the scripts."""
 import urllib.parse
 from pathlib import Path
 
 from . import __version__
+from . import scripts
 from . import workspace as workspace_mod
 from .errors import ConfigError, KargoError
 
@@ -75,7 +76,10 @@ def describe(project):
     print("images:")
     for image in project.catalog.images.values():
         print(f"  {image.name}  ({image.context})")
-    scripts = [out for out in project.plan if out.endswith(".sh")]
-    print("scripts:")
-    for out in scripts:
-        print(f"  {out}")
+    print("hooks:")
+    for out in sorted(project.plan):
+        if out.startswith("deploy/") and out.endswith(("_before.sh", "_after.sh")):
+            print(f"  {out}")
+    print("scripts (doit exec:<name> ARGS...):")
+    for out in scripts.of(project.plan):
+        print(f"  {scripts.task_name(out)}: {scripts.summary(project.plan[out].path) or out}")

@@ -132,3 +132,22 @@ class EngineProbe:
         self._thread.join()
         self._server.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Git:
+    """git with a HOME of its own (identity, default branch)."""
+
+    def __init__(self, home):
+        write(home / ".gitconfig", "[user]\n\tname = kargo test\n\temail = test@kargo.invalid\n"
+                                   "[init]\n\tdefaultBranch = main\n")
+        self.env = dict(os.environ, HOME=str(home))
+
+    def __call__(self, cwd, *args):
+        return subprocess.run(["git", "-C", str(cwd), *args], check=True, capture_output=True,
+                              text=True, env=self.env).stdout
+
+    def push(self, clone, rel, text, message):
+        write(clone / rel, text)
+        self(clone, "add", "-A")
+        self(clone, "commit", "-q", "-m", message)
+        self(clone, "push", "-q")

@@ -3,10 +3,11 @@ no file is read here beyond what `project.current()` loads, and nothing runs."""
 from .configure import task__configure, task_configure
 from .images import task_build, task_import
 from .info import task_show, task_use
+from .operations import task_exec, task_pull
 from .stacks import (task__stack, task_deploy, task_labels, task_redeploy, task_remove,
                      task_rollback, task_update)
 
 __all__ = ["task_use", "task_show", "task_configure", "task__configure", "task__stack",
            "task_deploy", "task_remove", "task_update", "task_redeploy", "task_rollback",
            "task_labels",
-           "task_build", "task_import"]
+           "task_build", "task_import", "task_pull", "task_exec"]

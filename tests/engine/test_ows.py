@@ -16,6 +16,16 @@ BASE = "kargo/debian:bookworm"
 pytestmark = pytest.mark.slow
 
 
+SEED_YAML = """
+seeds:
+  kargo_world:
+    caches: [kargo_cache]
+    grids: [webmercator]
+    levels:
+      to: 1
+"""
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -41,7 +51,12 @@ def ows(tmp_path, docker_client, registry, unique_name):
     root = tmp_path / "root"
     for folder in ("defaults", "images"):
         shutil.copytree(REPO / folder, root / folder)
-    kargo = Kargo(root, REPO / "examples" / "workspace")
+    # the example workspace, plus a seed of two levels (exec:mapproxy-seed)
+    workspace = tmp_path / "workspace"
+    shutil.copytree(REPO / "examples" / "workspace", workspace)
+    (workspace / "configs/seeder").mkdir(parents=True)
+    (workspace / "configs/seeder/seed.yaml").write_text(SEED_YAML)
+    kargo = Kargo(root, workspace)
     stack = unique_name.replace("-", "")
     ports = {"MAPSERVER_PORT": str(free_port()), "MAPPROXY_PORT": str(free_port())}
     # The example workspace as it is, with the shell layer renaming what
@@ -70,7 +85,7 @@ def ows(tmp_path, docker_client, registry, unique_name):
             pass
 
 
-def test_mapserver_and_mapproxy_answer_getcapabilities(ows):
+def test_mapserver_and_mapproxy_answer_getcapabilities(ows, docker_client):
     kargo, stack, ports = ows
     tasks = ("build:mapserver", "build:mapproxy", f"deploy:{stack}")
     out = kargo.run(*tasks).stdout
@@ -83,3 +98,20 @@ def test_mapserver_and_mapproxy_answer_getcapabilities(ows):
     assert capabilities_root(mapproxy) == "WMS_Capabilities"
     again = kargo.run(*tasks)
     assert again.stdout == "" and again.stderr == ""
+
+    # the operations scripts of the defaults, on the running stack
+    container, = docker_client.containers.list(filters={
+        "label": f"com.docker.swarm.service.name=kargo-{stack}_mapproxy"})
+
+    def tiles():
+        found = container.exec_run(["find", "/mapproxy/cache_data", "-name", "*.png"])
+        return [line for line in found.output.decode().splitlines() if line]
+    assert tiles() == []
+    seeded = kargo.run("exec:mapproxy-seed", "kargo_world")
+    assert len(tiles()) >= 5, seeded.stdout  # levels 0 and 1 of the world: 1 + 4 tiles
+    cleared = kargo.run("exec:mapproxy-clear", "kargo_cache")
+    assert "removed 1 cache folder(s)" in cleared.stdout, cleared.stdout
+    assert tiles() == []
+    missing = kargo.run("exec:postgis-dump", check=False)
+    assert missing.returncode == 1
+    assert "no stack of STACKS lists the service postgis" in missing.stderr
