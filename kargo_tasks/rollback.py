@@ -14,6 +14,7 @@ case the engine gets the very file it got then, and its specs are the ones
 that version had. Hooks do not run: they belong to the workspace's deploy.
 """
 from . import compose, delta, history, preview, swarm
+from .environment import prefix
 from .errors import KargoError
 from .stacks import read_record, send, text_digest, write_record
 
@@ -40,7 +41,7 @@ def undo(project, stack, resolved, timeout):
     before = history.read(project.layout, stack).get("current")
     if not before or before["stack"] == resolved.text:
         return [f"stack {stack.name} was not rolled back: kargo has no earlier version of it"]
-    print(f"rollback {stack.name}: the deploy did not converge ({stack.name.upper()}_ATOMIC)",
+    print(f"rollback {stack.name}: the deploy did not converge ({prefix(stack.name)}_ATOMIC)",
           flush=True)
     failures = restore(project, stack, before, timeout)
     if failures:

@@ -1,5 +1,6 @@
 """Actions of the stack tasks: resolve a stack file; what kargo's last
-deploy of a stack left (its record) and why a stack is stale; remove, update.
+deploy of a stack left (its record) and why a stack is stale; which services
+a deploy sends, and sending them; remove, update.
 
 The stack file records, as doit values, the files and the variables it read
 (names and a keyed digest, never values). A deploy records, beside the doit

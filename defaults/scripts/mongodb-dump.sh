@@ -11,6 +11,7 @@ out=${1:-mongodb-$(date +%Y%m%d-%H%M%S).archive.gz}
 case $out in /*) ;; *) out="${KARGO_PWD:-.}/$out" ;; esac
 container=$(container_of mongodb)
 tmp="$out.partial"
+trap 'rm -f "$tmp"' EXIT  # no half dump left behind
 docker exec "$container" mongodump --quiet --archive --gzip > "$tmp"
 mv "$tmp" "$out"
 echo "dumped to $out"

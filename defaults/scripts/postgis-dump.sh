@@ -12,8 +12,10 @@ out=${1:-postgis-$(date +%Y%m%d-%H%M%S).sql.gz}
 case $out in /*) ;; *) out="${KARGO_PWD:-.}/$out" ;; esac
 container=$(container_of postgis)
 tmp="$out.partial"
-# the password stays in the environment: never on a command line (ps shows those)
-docker exec -e PGPASSWORD="$POSTGIS_ROOT_PASSWORD" "$container" \
+trap 'rm -f "$tmp"' EXIT  # no half dump left behind
+# the password goes by the environment, never on a command line (ps shows those):
+# `-e NAME` without a value passes docker exec's own
+PGPASSWORD="$POSTGIS_ROOT_PASSWORD" docker exec -e PGPASSWORD "$container" \
     pg_dumpall -h 127.0.0.1 -U "$POSTGIS_ROOT_USER" | gzip > "$tmp"
 mv "$tmp" "$out"
 echo "dumped to $out"
