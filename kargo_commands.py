@@ -86,7 +86,8 @@ class Database(SqliteDB):
     `<name>.corrupt` and the run starts from an empty one, with one line on
     stderr. Nothing is lost that matters: every task is checked again against
     its files, and the stack and image tasks against the engine itself (their
-    records are beside the database, and in the images' labels). A save the
+    records are beside the database, and in the images' labels); a single
+    row that cannot be read is that task never run. A save the
     disk refuses (full) is one line too: the run's tasks run again next time.
 
     `PRAGMA quick_check` reads every page (a no-op run of 10,000 tasks pays
@@ -106,6 +107,26 @@ class Database(SqliteDB):
             super().__init__(name, codec, **kwargs)
         except DatabaseException as exc:  # what quick_check did not see
             raise DatabaseException(f"{exc} (kargo: remove {name})") from None
+        self._row_said = False
+        # A sound file can still hold a row that is not doit's JSON (written by
+        # hand, a bad tool): that task reads as never run, not as a traceback.
+        # doit registers its own converter for the column the same way.
+        sqlite3.register_converter("json", self._row)
+
+    def _row(self, data):
+        try:
+            row = self.codec.decode(data.decode("utf-8"))
+            why = None if isinstance(row, dict) else "not a record"
+        except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+            row, why = {}, str(exc)
+        if why is None:
+            return row
+        if not self._row_said:
+            self._row_said = True
+            sys.stderr.write(f"kargo: a record of the doit database {self.name} could not be "
+                             f"read ({why}): its task is checked again against its files and "
+                             "the engine\n")
+        return {}
 
     def dump(self):
         try:

@@ -897,14 +897,16 @@ def p3(root, cleaner, res):
             res.notes.append(f"P3 {label}: doit deploy FAILED: {proc.stderr.strip()[-300:]}")
         ops, detail = count_ops(events, ns_prefix, ref_prefix)
         changed = sorted(n for n in after if n in before and before[n] != after[n])
+        moved = {n.partition("_")[0] for n in set(changed) | (set(after) ^ set(before))}
         minimal = Counter({
             "service creates": len(set(after) - set(before)),
             "service updates": len(changed),
             "service removes": len(set(before) - set(after)),
             "config creates": len(_config_refs(after) - _config_refs(before)),
-            # kargo keeps the version before for rollback: what neither the
-            # new specs nor the ones before use goes
-            "config removes": len(configs_before - _config_refs(before) - _config_refs(after)),
+            # kargo keeps the version before for rollback: of the stacks that
+            # changed, what neither the new specs nor the ones before use goes
+            "config removes": len({c for c in configs_before - _config_refs(before)
+                                   - _config_refs(after) if c.partition("_")[0] in moved}),
             "builds": min_builds, "pushes": min_builds})
         seen = Counter({k: ops[k] for k in OP_KINDS})
         shown = [k for k in OP_KINDS if seen[k] or minimal[k]]

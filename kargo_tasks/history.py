@@ -36,10 +36,11 @@ def version(resolved, project, services):
 
 def converged(layout, stack, new):
     """`new` runs now: it becomes current; the version it replaced, previous
-    (a deploy of the same version again keeps the previous one)."""
+    (a deploy of the same version again keeps the previous one). A version is
+    its stack file and its images: a rebuilt image alone is a new one."""
     record = read(layout, stack)
     current = record.get("current")
-    if current and current["stack"] != new["stack"]:
+    if current and (current["stack"], current.get("images")) != (new["stack"], new["images"]):
         record["previous"] = current
     record["current"] = new
     _write(layout, stack, record)

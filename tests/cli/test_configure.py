@@ -111,3 +111,27 @@ def test_chmod_of_a_source_reaches_the_merged_file(kargo):
     os.chmod(hook, 0o755)  # content and mtime unchanged: only the mode
     assert kargo.run("configure").stdout == ".  _configure:deploy/front_before.sh\n"
     assert stat.S_IMODE((kargo.merged / "deploy/front_before.sh").stat().st_mode) == 0o755
+
+
+def test_unreadable_rows_of_the_doit_database_are_tasks_never_run(kargo):
+    """A sound database file whose rows are not doit's JSON (one not JSON,
+    one not UTF-8, one not a record): one line, the tasks are checked again
+    against their files (none rewritten), and the run after is silent."""
+    import sqlite3
+    kargo.run("configure")
+    before = kargo.snapshot()
+    db = kargo.merged / ".state/doit.db"
+    conn = sqlite3.connect(db)
+    with conn:
+        ids = [r[0] for r in conn.execute("select task_id from doit order by task_id")]
+        for task_id, data in zip(ids, [b"{ not json", b"\xff\xfe", b"[1, 2]"] * len(ids)):
+            conn.execute("update doit set task_data = ? where task_id = ?", (data, task_id))
+    conn.close()
+    again = kargo.run("configure")
+    lines = again.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        f"kargo: a record of the doit database {db} could not be read ("), again.stderr
+    assert lines[0].endswith("): its task is checked again against its files and the engine")
+    assert kargo.snapshot() == before
+    last = kargo.run("configure")
+    assert last.stdout + last.stderr == ""

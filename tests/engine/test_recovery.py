@@ -3,6 +3,7 @@ back: one line when kargo cannot go on, and a next run that completes
 exactly the unfinished work (nothing sent or built that already is)."""
 import os
 import signal
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -28,15 +29,20 @@ def damage(path, how):
     elif how == "truncated":
         with open(path, "r+b") as f:
             f.truncate(os.path.getsize(path) // 3)
-    else:  # garbage over the pages after the first: the header still reads
+    elif how == "garbage":  # over the pages after the first: the header still reads
         with open(path, "r+b") as f:
             f.seek(4096)
             f.write(os.urandom(8192))
+    else:  # rows: a sound file, every task's row not doit's JSON
+        conn = sqlite3.connect(path)
+        with conn:
+            conn.execute("update doit set task_data = '{ not json'")
+        conn.close()
 
 
 # --- the doit database and kargo's records -----------------------------------------------
 
-@pytest.mark.parametrize("how", ["deleted", "truncated", "garbage"])
+@pytest.mark.parametrize("how", ["deleted", "truncated", "garbage", "rows"])
 def test_doit_database_lost_the_next_deploy_sends_nothing(stackenv, how):
     env = stackenv
     env.run("deploy")
@@ -46,6 +52,11 @@ def test_doit_database_lost_the_next_deploy_sends_nothing(stackenv, how):
     proc = env.run("deploy")
     if how == "deleted":
         assert proc.stderr == ""
+    elif how == "rows":
+        assert errors(proc.stderr) == [
+            f"kargo: a record of the doit database {db} could not be read (Expecting property "
+            "name enclosed in double quotes: line 1 column 3 (char 2)): its task is checked "
+            "again against its files and the engine"], proc.stderr
     else:
         assert errors(proc.stderr) == [
             f"kargo: the doit database {db} could not be read (database disk image is "
@@ -226,6 +237,46 @@ def test_disk_full_while_configuring(small_disk):
     k.run("configure")
     assert (k.merged / "configs/front/big.dat").read_bytes() == big.read_bytes()
     assert (k.merged / "configs/front/plain.conf").read_bytes() == b"changed, and small\n"
+    assert k.run("configure").stdout == ""
+
+
+@pytest.fixture
+def small_state(kargo):
+    """`.kargo/.state/` (the doit database) alone on a tmpfs of 256 KiB, filled by `fill()`."""
+    state = kargo.merged / ".state"
+    state.mkdir(mode=0o700, parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "kt-state",
+                    str(state)], check=True)
+    filler = state / "filler"
+
+    def fill():
+        with open(filler, "wb", buffering=0) as f:
+            try:
+                while True:
+                    f.write(b"\0" * 4096)
+            except OSError:  # ENOSPC: full
+                pass
+    kargo.fill, kargo.unfill = fill, filler.unlink
+    yield kargo
+    subprocess.run(["umount", "-l", str(state)], check=True)
+
+
+def test_disk_full_when_the_doit_database_is_saved(small_state):
+    k = small_state
+    k.run("configure")
+    k.fill()
+    write(k.workspace / "configs/front/plain.conf", "changed\n")
+    proc = k.run("configure")  # the task's work is done: not a failed run
+    assert errors(proc.stderr) == [
+        "kargo: the doit database could not be saved (database or disk is full): the tasks "
+        "of this run are checked again by the next one"], proc.stderr
+    assert (k.merged / "configs/front/plain.conf").read_bytes() == b"changed\n"
+    before = k.snapshot()
+    k.unfill()
+    # the unsaved task runs again, finds its output right and leaves it untouched
+    proc = k.run("configure")
+    assert proc.stdout.splitlines() == [".  _configure:configs/front/plain.conf"]
+    assert proc.stderr == "" and k.snapshot() == before
     assert k.run("configure").stdout == ""
 
 

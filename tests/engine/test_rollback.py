@@ -187,6 +187,28 @@ def test_rollback_runs_the_image_digests_of_the_version_before(app):
     converged(env, 1)
 
 
+def test_a_rebuilt_image_alone_is_a_version_of_its_own(app):
+    # the last deploy changed only the digest a tag resolves to (an image
+    # kargo rebuilt; here a tag moved and a forced deploy): rolling it back
+    # runs the image before, on the same stack file, not the deploy before
+    env = app
+    env.run("deploy")
+    v2(env)
+    env.run("deploy")
+    second = spec(env)
+    image = second["TaskTemplate"]["ContainerSpec"]["Image"]
+    push(env.client, env.image, env.repo, "2", "2-rebuilt")
+    env.run("-a", f"deploy:{env.a}")
+    assert spec(env)["TaskTemplate"]["ContainerSpec"]["Image"] != image
+    env.run(f"rollback:{env.a}")
+    now = spec(env)
+    assert now["TaskTemplate"]["ContainerSpec"]["Image"] == image
+    assert now["Labels"].pop("com.docker.stack.image") == image  # pinned, as above
+    assert second["Labels"].pop("com.docker.stack.image") == f"{env.repo}:2"
+    assert now == second
+    converged(env, 2)
+
+
 def test_an_atomic_stack_that_crash_loops_ends_on_the_version_before(app):
     env = app
     env.set_env(f"APP_TOKEN={CANARY}\n{env.p}_ATOMIC=true\n")

@@ -58,5 +58,10 @@ def test_history_keeps_the_version_before_until_a_later_deploy(tmp_path):
     assert history.read(layout, stack) == {"current": v3, "previous": v1}
     assert history.kept_names(layout, stack) == {"c1", "c3"}
     assert (tmp_path / "history/s.json").stat().st_mode & 0o777 == 0o600
+    # the same stack file on a rebuilt image is a version of its own
+    rebuilt = dict(v3, images={"app": f"r/a:1@{D2}"})
+    history.converged(layout, stack, rebuilt)
+    assert history.read(layout, stack) == {"current": rebuilt, "previous": v3}
+    assert history.kept_names(layout, stack) == {"c3"}
     history.forget(layout, stack)  # the stack was removed
     assert history.read(layout, stack) == {} and not history.kept_names(layout, stack)
