@@ -541,11 +541,14 @@ class CatalogRoot(Root):
 
     def docker_build_cmds(self):
         """Warm-cache `docker build` of each image kargo builds: same context,
-        build args and label, classic builder."""
+        build args and labels (those of the image kargo built: the inputs
+        label is keyed by its root), classic builder."""
         cmds = []
         for name, (ref, ctx, args) in self.images.items():
-            cmd = ["docker", "build", "-q", "--rm", "--force-rm", "--label",
-                   f"org.kargo.image={name}"]
+            labels = client().api.inspect_image(ref)["Config"]["Labels"] or {}
+            cmd = ["docker", "build", "-q", "--rm", "--force-rm"]
+            for key in ("org.kargo.image", "org.kargo.inputs"):
+                cmd += ["--label", f"{key}={labels[key]}"]
             for k, v in args.items():
                 cmd += ["--build-arg", f"{k}={v}"]
             cmds.append((name, ref, cmd + [str(self.merged / "images" / ctx)]))

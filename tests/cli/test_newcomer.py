@@ -65,3 +65,26 @@ def test_doit_in_a_checkout_runs_that_checkouts_code(tmp_path):
         assert (folder / ".kargo").is_dir()
         if other is checkouts[0] and folder is checkouts[1]:
             assert not (other / ".kargo").exists(), "the installed checkout was written"
+
+
+def test_doit_in_the_checkout_has_its_plugins_when_the_installed_metadata_is_older(kargo,
+                                                                                   tmp_path):
+    """A checkout pulled since it was installed: the installed metadata (here a
+    stale kargo dist-info first on the path, as importlib.metadata reads it)
+    lacks a command and the database backend; `doit` run in the checkout
+    still has them, from its pyproject.toml."""
+    stale = tmp_path / "stale" / "kargo-0.0.1.dist-info"
+    write(stale / "METADATA", "Metadata-Version: 2.1\nName: kargo\nVersion: 0.0.1\n")
+    write(stale / "entry_points.txt", '[doit.COMMAND]\nplan = kargo_commands:Plan\n')
+    env = dict(kargo.env, PYTHONPATH=str(stale.parent))
+    # -P: the checkout's own folder is not on the path, as for the `doit` script
+    probe = subprocess.run([sys.executable, "-P", "-c", "import importlib.metadata as m; "
+                            "print(sorted(e.name for e in m.entry_points(group='doit.BACKEND')))"],
+                           capture_output=True, text=True, env=env, cwd=REPO, check=True)
+    assert probe.stdout == "[]\n"  # the stale metadata is what Python sees
+    for args in (["configure"], ["help", "sync"], ["help", "plan"]):
+        proc = subprocess.run([sys.executable, "-P", "-m", "doit", *args], capture_output=True,
+                              text=True, env=env, cwd=REPO)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert args[0] == "configure" or "PURPOSE" in proc.stdout, proc.stdout
+    assert (kargo.merged / ".state/doit.db").exists()
