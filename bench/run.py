@@ -408,7 +408,9 @@ def service_compose(service, real_doc, base_key=None):
     networks, restart and update policies; dnsrr, no ports, no volumes."""
     import yaml
     p = prefix(service)
-    real = (real_doc.get("services") or {}).get(service) or {}
+    services = real_doc.get("services") or {}
+    # the file is named after the service, its key may differ (hyrax-olfs.yml: olfs)
+    real = services.get(service) or (next(iter(services.values())) if len(services) == 1 else {})
     real_deploy = real.get("deploy") or {}
     restart = real_deploy.get("restart_policy") or {"condition": "any"}
     spec = {
@@ -901,6 +903,8 @@ def p3(root, cleaner, res):
         ops, detail = count_ops(events, ns_prefix, ref_prefix)
         changed = sorted(n for n in after if n in before and before[n] != after[n])
         moved = {n.partition("_")[0] for n in set(changed) | (set(after) ^ set(before))}
+        unused = sorted(c for c in configs_before - _config_refs(before) - _config_refs(after)
+                        if c.partition("_")[0] in moved)
         minimal = Counter({
             "service creates": len(set(after) - set(before)),
             "service updates": len(changed),
@@ -908,8 +912,7 @@ def p3(root, cleaner, res):
             "config creates": len(_config_refs(after) - _config_refs(before)),
             # kargo keeps the version before for rollback: of the stacks that
             # changed, what neither the new specs nor the ones before use goes
-            "config removes": len({c for c in configs_before - _config_refs(before)
-                                   - _config_refs(after) if c.partition("_")[0] in moved}),
+            "config removes": len(unused),
             "builds": min_builds, "pushes": min_builds})
         seen = Counter({k: ops[k] for k in OP_KINDS})
         shown = [k for k in OP_KINDS if seen[k] or minimal[k]]
@@ -923,7 +926,8 @@ def p3(root, cleaner, res):
         res.notes.append(f"P3 {label}: doit deploy {t:.1f} s; specs changed: "
                          f"{[n[len(ns_prefix):] for n in changed]}; "
                          f"service rolls: {ops['service rolls (tasks replaced)']}; "
-                         f"events: {detail}")
+                         f"events: {detail}; configs unused before and after: "
+                         f"{[c[len(ns_prefix):] for c in unused]}")
         log(f"P3 {label}: seen {dict(+seen)} minimal {dict(+minimal)}")
 
 
