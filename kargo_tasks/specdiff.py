@@ -102,39 +102,43 @@ def _running_refs(container, kind):
             for ref in container.get(kind.capitalize()) or ()}
 
 
-def _configs(spec, container, doc, config_text):
-    want, have = _refs(spec, "configs", doc), _running_refs(container, "configs")
-    lines = []
+def _compared(spec, container, doc, kind):
+    """(target, "added" | "removed" | "changed", name wanted, name running,
+    file wanted) of each config or secret that differs, by target."""
+    want, have = _refs(spec, kind, doc), _running_refs(container, kind)
     for target in sorted(set(want) | set(have)):
+        _source, name, path = want.get(target, (None, None, None))
         if target not in have:
-            lines.append(f"config {target} added")
+            yield target, "added", name, None, path
         elif target not in want:
-            lines.append(f"config {target} removed")
-        elif want[target][1] != have[target]:
-            lines.append(f"config {target} changed:")
-            old = config_text(have[target])
-            # the engine's copy when it has the version already (a rollback's)
-            new = config_text(want[target][1])
-            new = _read(want[target][2]) if new is None else new
-            if old is None or new is None:
-                continue
-            diff = difflib.unified_diff(old.splitlines(), new.splitlines(), "running", "new",
-                                        n=CONTEXT, lineterm="")
-            lines += [f"  {line}" for line in diff]
+            yield target, "removed", None, have[target], None
+        elif name != have[target]:
+            yield target, "changed", name, have[target], path
+
+
+def _configs(spec, container, doc, config_text):
+    lines = []
+    for target, how, name, running, path in _compared(spec, container, doc, "configs"):
+        if how != "changed":
+            lines.append(f"config {target} {how}")
+            continue
+        lines.append(f"config {target} changed:")
+        old = config_text(running)
+        # the engine's copy when it has the version already (a rollback's)
+        new = config_text(name)
+        new = _read(path) if new is None else new
+        if old is None or new is None:
+            continue
+        diff = difflib.unified_diff(old.splitlines(), new.splitlines(), "running", "new",
+                                    n=CONTEXT, lineterm="")
+        lines += [f"  {line}" for line in diff]
     return lines
 
 
 def _secrets(spec, container, doc):
-    want, have = _refs(spec, "secrets", doc), _running_refs(container, "secrets")
-    lines = []
-    for target in sorted(set(want) | set(have)):
-        if target not in have:
-            lines.append(f"secret {target} added")
-        elif target not in want:
-            lines.append(f"secret {target} removed")
-        elif want[target][1] != have[target]:
-            lines.append(f"secret {target} changed")  # its content is never shown
-    return lines
+    # a secret's content is never shown
+    return [f"secret {target} {how}" for target, how, *_ in
+            _compared(spec, container, doc, "secrets")]
 
 
 def _read(path):

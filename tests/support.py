@@ -101,15 +101,14 @@ def retry(func, timeout=20):
             time.sleep(0.5)
 
 
-class EngineProbe:
-    """A unix socket that accepts and drops connections, counting them."""
+class UnixServer:
+    """A unix socket served by a thread: `accepted(conn)` gets each connection."""
 
-    def __init__(self):
+    def __init__(self, prefix):
         # short path: a unix socket path is at most 107 bytes
-        self.dir = tempfile.mkdtemp(prefix="kt-probe-", dir="/tmp")
+        self.dir = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
         self.path = os.path.join(self.dir, "engine.sock")
         self.url = f"unix://{self.path}"
-        self.connections = 0
         self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._server.bind(self.path)
         self._server.listen(64)
@@ -124,14 +123,28 @@ class EngineProbe:
                 conn, _ = self._server.accept()
             except OSError:
                 continue
-            self.connections += 1
-            conn.close()
+            self.accepted(conn)
+
+    def accepted(self, conn):
+        raise NotImplementedError
 
     def close(self):
         self._stop.set()
         self._thread.join()
         self._server.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class EngineProbe(UnixServer):
+    """A unix socket that accepts and drops connections, counting them."""
+
+    def __init__(self):
+        self.connections = 0
+        super().__init__("kt-probe-")
+
+    def accepted(self, conn):
+        self.connections += 1
+        conn.close()
 
 
 class Git:
@@ -145,6 +158,22 @@ class Git:
     def __call__(self, cwd, *args):
         return subprocess.run(["git", "-C", str(cwd), *args], check=True, capture_output=True,
                               text=True, env=self.env).stdout
+
+    def upstream(self, top, env_text):
+        """Under `top`: a bare repository whose one commit is a workspace
+        `.env` of `env_text`, and two clones of it, (workspace, other): the
+        operator's and another operator's who pushes."""
+        seed = top / "seed"
+        write(seed / ".env", env_text)
+        self(top, "init", "-q", str(seed))
+        self(seed, "add", "-A")
+        self(seed, "commit", "-q", "-m", "first")
+        bare = top / "upstream.git"
+        self(top, "clone", "-q", "--bare", str(seed), str(bare))
+        clones = top / "ws", top / "other"
+        for clone in clones:
+            self(top, "clone", "-q", str(bare), str(clone))
+        return clones
 
     def push(self, clone, rel, text, message):
         write(clone / rel, text)

@@ -87,17 +87,7 @@ def repos(kargo, tmp_path, probe):
     kargo.env["DOCKER_HOST"] = probe.url
     git = Git(tmp_path / "home")
     kargo.env["HOME"] = git.env["HOME"]
-    seed = tmp_path / "seed"
-    write(seed / ".env", "FRONT_REPLICAS=1\n")
-    git(tmp_path, "init", "-q", str(seed))
-    git(seed, "add", "-A")
-    git(seed, "commit", "-q", "-m", "first")
-    bare = tmp_path / "upstream.git"
-    git(tmp_path, "clone", "-q", "--bare", str(seed), str(bare))
-    workspace = tmp_path / "ws"
-    git(tmp_path, "clone", "-q", str(bare), str(workspace))
-    other = tmp_path / "other"
-    git(tmp_path, "clone", "-q", str(bare), str(other))
+    workspace, other = git.upstream(tmp_path, "FRONT_REPLICAS=1\n")
     kargo.env["KARGO_WORKSPACE"] = str(workspace)
     kargo.workspace = workspace
     yield kargo, other, git

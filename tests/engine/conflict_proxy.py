@@ -10,43 +10,29 @@ sequence"), as it would when another operator or tool wrote in between.
 """
 import os
 import re
-import shutil
 import socket
 import subprocess
-import tempfile
 import threading
 
 import docker
+
+from support import UnixServer
 
 UPSTREAM = "/var/run/docker.sock"
 UPDATE = re.compile(rb"^POST /v[0-9.]+/(nodes|services)/([^/?]+)/update")
 
 
-class ConflictProxy:
+class ConflictProxy(UnixServer):
     def __init__(self, kind, times):
         self.kind, self.pending = kind.encode(), times
         self.bumped = []     # the ids it updated before passing a request on
         self.refused = 0     # answers saying "update out of sequence"
-        self.dir = tempfile.mkdtemp(prefix="kt-conflict-", dir="/tmp")
-        self.path = os.path.join(self.dir, "engine.sock")
-        self.url = f"unix://{self.path}"
         self._client = docker.DockerClient(base_url=f"unix://{UPSTREAM}")
-        self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._server.bind(self.path)
-        self._server.listen(64)
-        self._server.settimeout(0.1)
-        self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        super().__init__("kt-conflict-")
 
-    def _serve(self):
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._server.accept()
-            except OSError:
-                continue
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+    def accepted(self, conn):
+        threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
     def _handle(self, conn):
         try:
@@ -93,11 +79,8 @@ class ConflictProxy:
                             ident], check=True, capture_output=True, env=env)
 
     def close(self):
-        self._stop.set()
-        self._thread.join()
-        self._server.close()
+        super().close()
         self._client.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def _read_request(conn):

@@ -243,6 +243,37 @@ class StackEnv:
 
 
 
+STUCK_YML = """
+version: "3.8"
+services:
+  stuck:
+    image: ${BUSYBOX}
+    command: ["sleep", "3600"]
+    stop_grace_period: 1s
+    deploy:
+      replicas: 1
+      endpoint_mode: dnsrr
+    networks: [back]
+networks:
+  back:
+    external: true
+    name: ${DOCKER_BACK_NETWORK}
+"""
+
+
+def stuck_stack(env):
+    """Stack c: service `stuck`, placed only on a node label no node has, so
+    its task stays pending (it never converges, it never fails either)."""
+    c = f"{env.name}-c"
+    env.extra_stacks.append(c)
+    write(env.kargo.workspace / "deploy/stuck.yml", STUCK_YML)
+    never = f"STUCK_CONSTRAINTS=node.labels.kt_never_{env.name[3:]}==yes\n"
+    base = f'STACKS="{env.a} {env.b} {c}"\n{env.prefix(c)}_STACK="stuck"\n'
+    env.set_env(base + never)
+    env.run("configure", "_stack")
+    return c, base
+
+
 @pytest.fixture
 def stackenv(kargo, docker_client, busybox_image, unique_name):
     env = StackEnv(kargo, docker_client, unique_name, busybox_image)

@@ -22,7 +22,7 @@ import time
 import pytest
 
 from image_fixtures import images  # noqa: F401
-from stack_fixtures import sent, stackenv  # noqa: F401
+from stack_fixtures import sent, stackenv, stuck_stack  # noqa: F401
 from support import write
 
 pytestmark = pytest.mark.slow
@@ -181,37 +181,6 @@ def test_sigint_during_build_tags_nothing_and_the_next_run_builds(images, backgr
     assert ran(proc.stdout) == [f"build:{images.a}"]
     assert images.image_id(ref) and images.registry.tags(images.path(images.a)) == ["1"]
     assert images.run(f"build:{images.a}").stdout == ""
-
-
-STUCK_YML = """
-version: "3.8"
-services:
-  stuck:
-    image: ${BUSYBOX}
-    command: ["sleep", "3600"]
-    stop_grace_period: 1s
-    deploy:
-      replicas: 1
-      endpoint_mode: dnsrr
-    networks: [back]
-networks:
-  back:
-    external: true
-    name: ${DOCKER_BACK_NETWORK}
-"""
-
-
-def stuck_stack(env):
-    """Stack c: service `stuck`, placed only on a node label no node has, so
-    its task stays pending (it never converges, it never fails either)."""
-    c = f"{env.name}-c"
-    env.extra_stacks.append(c)
-    write(env.kargo.workspace / "deploy/stuck.yml", STUCK_YML)
-    never = f"STUCK_CONSTRAINTS=node.labels.kt_never_{env.name[3:]}==yes\n"
-    base = f'STACKS="{env.a} {env.b} {c}"\n{env.prefix(c)}_STACK="stuck"\n'
-    env.set_env(base + never)
-    env.run("configure", "_stack")
-    return c, base
 
 
 def cluster_record(env, stack):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from image_fixtures import images, prefix  # noqa: F401
-from stack_fixtures import sent, stackenv  # noqa: F401
+from stack_fixtures import sent, stackenv, stuck_stack  # noqa: F401
 from support import REPO, write
 
 pytestmark = pytest.mark.slow
@@ -123,31 +123,9 @@ def restart_dockerd():
         time.sleep(1)
 
 
-STUCK_YML = """
-version: "3.8"
-services:
-  stuck:
-    image: ${BUSYBOX}
-    command: ["sleep", "3600"]
-    stop_grace_period: 1s
-    deploy:
-      replicas: 1
-      endpoint_mode: dnsrr
-    networks: [back]
-networks:
-  back:
-    external: true
-    name: ${DOCKER_BACK_NETWORK}
-"""
-
-
 def test_dockerd_restarted_during_the_deploy_wait(stackenv, background):
     env = stackenv
-    c = f"{env.name}-c"
-    env.extra_stacks.append(c)
-    write(env.kargo.workspace / "deploy/stuck.yml", STUCK_YML)
-    base = f'STACKS="{env.a} {env.b} {c}"\n{env.prefix(c)}_STACK="stuck"\n'
-    env.set_env(base + f"STUCK_CONSTRAINTS=node.labels.kt_never_{env.name[3:]}==yes\n")
+    c, base = stuck_stack(env)
     stuck = env.service(c, "stuck")
     run = background(env.kargo, f"deploy:{c}", env={"KARGO_DEPLOY_TIMEOUT": "300"})
     run.wait_for(lambda: f"  {stuck}  0/1 running" in run.stdout, what="the wait")

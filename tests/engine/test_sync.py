@@ -17,16 +17,7 @@ def synced(stackenv, tmp_path):
     env = stackenv
     git = Git(tmp_path / "home")
     env.kargo.env["HOME"] = git.env["HOME"]
-    seed = tmp_path / "seed"
-    write(seed / ".env", "# the operator's settings, in git\n")
-    git(tmp_path, "init", "-q", str(seed))
-    git(seed, "add", "-A")
-    git(seed, "commit", "-q", "-m", "first")
-    bare = tmp_path / "upstream.git"
-    git(tmp_path, "clone", "-q", "--bare", str(seed), str(bare))
-    workspace, other = tmp_path / "ws", tmp_path / "other"
-    git(tmp_path, "clone", "-q", str(bare), str(workspace))
-    git(tmp_path, "clone", "-q", str(bare), str(other))
+    workspace, other = git.upstream(tmp_path, "# the operator's settings, in git\n")
     env.kargo.env["KARGO_WORKSPACE"] = str(workspace)
     env.kargo.workspace = workspace
     env.git, env.other = git, other
