@@ -4,6 +4,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import textwrap
 import threading
@@ -99,6 +100,24 @@ def retry(func, timeout=20):
             if time.monotonic() > deadline:
                 return exc
             time.sleep(0.5)
+
+
+def venv_with_our_dependencies(venv):
+    """A new virtual environment at `venv` whose dependencies are those of
+    the environment running the tests (`.venv`, made by scripts/install),
+    never the base interpreter's (`--system-site-packages` would see
+    whatever the machine's python3 happens to hold): a `.pth` file puts
+    our site-packages after its own. Only a path: the `.pth` files in ours
+    (kargo's own editable install) are not read, so what the test installs
+    into `venv` is the kargo it imports. Returns its python."""
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin/python"
+    own = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True).stdout.strip()
+    ours = {sysconfig.get_paths()[key] for key in ("purelib", "platlib")}
+    write(Path(own) / "kargo-test-dependencies.pth", "".join(f"{p}\n" for p in sorted(ours)))
+    return python
 
 
 class UnixServer:

@@ -6,7 +6,7 @@ import shutil
 import subprocess
 import sys
 
-from support import REPO, write
+from support import REPO, venv_with_our_dependencies, write
 
 DUPLICATE = 'STACKS="web"\nWEB_STACK="front"\n\nSTACKS="web other"\n'
 
@@ -46,8 +46,7 @@ def test_doit_in_a_checkout_runs_that_checkouts_code(tmp_path):
             shutil.copy2(REPO / part, folder / part)
         checkouts.append(folder)
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
-                   check=True)
+    venv_with_our_dependencies(venv)
     subprocess.run([str(venv / "bin/python"), "-m", "pip", "install", "--quiet", "--no-deps",
                     "-e", str(checkouts[0])], check=True,
                    capture_output=True)

@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from support import REPO
+from support import REPO, venv_with_our_dependencies
 
 pytestmark = pytest.mark.slow
 
@@ -23,9 +23,10 @@ def wheel_kargo(tmp_path_factory):
                    check=True, capture_output=True)
     [wheel] = (tmp / "dist").glob("kargo-*.whl")
     venv = tmp / "venv"
-    # the dependencies come from this machine's Python (no index needed); the
-    # wheel itself is installed alone, as pip would from a registry
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    # the dependencies are the test environment's (no index needed, never the
+    # base interpreter's); the wheel itself is installed alone, as pip would
+    # from a registry
+    venv_with_our_dependencies(venv)
     subprocess.run([str(venv / "bin/python"), "-m", "pip", "install", "--quiet", "--no-deps",
                     str(wheel)], check=True, capture_output=True)
     return venv / "bin/kargo"
