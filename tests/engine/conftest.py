@@ -4,6 +4,7 @@ The engine is a hard requirement: if it is missing these fixtures FAIL, they
 never skip, so CI cannot go green without exercising it. `bash scripts/engine-up`
 brings everything up.
 """
+import fcntl
 import hashlib
 import os
 import pathlib
@@ -83,7 +84,13 @@ def busybox_image(docker_client, registry, tmp_path_factory):
     if not BUSYBOX_BIN.is_file():
         pytest.fail(f"{BUSYBOX_BIN} missing (busybox-static); {HINT}", pytrace=False)
     sha = hashlib.sha256(BUSYBOX_BIN.read_bytes()).hexdigest()
+    # one build and push at a time across the workers of a parallel run
+    with open("/tmp/kargo-test-busybox.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _busybox_image(docker_client, sha, tmp_path_factory)
 
+
+def _busybox_image(docker_client, sha, tmp_path_factory):
     try:
         cached = docker_client.images.get(BUSYBOX_REF).labels.get(SHA_LABEL) == sha
     except docker.errors.ImageNotFound:

@@ -24,6 +24,7 @@ def conflicts():
         proxy.close()
 
 
+@pytest.mark.swarm
 def test_node_labels_retry_a_conflicting_writer(stackenv, conflicts):
     env, client = stackenv, stackenv.client
     node = client.nodes.list()[0]

@@ -295,6 +295,7 @@ def test_deploy_timeout_that_is_not_a_duration_deploys_nothing(stackenv, value):
     assert not env.client.api.networks(filters={"name": env.back})
 
 
+@pytest.mark.swarm
 def test_labels_of_a_node_not_in_the_cluster_warn_and_deploy_goes_on(stackenv):
     env = stackenv
     var = f"KT_GHOST_{env.name[3:].upper()}_LABELS"

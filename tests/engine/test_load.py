@@ -11,7 +11,7 @@ import pytest
 
 from support import write
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.swarm]
 
 STACKS, SERVICES = 50, 4
 NAMESPACE = "com.docker.stack.namespace"

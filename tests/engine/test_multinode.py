@@ -14,7 +14,7 @@ from kargo_tasks.labels import managed_key
 from multinode_fixtures import (SERVICE_LABEL, WORKERS, cluster,  # noqa: F401
                                 multienv, wait_for)
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.swarm]
 
 SLEEP = ["sleep", "3600"]
 

@@ -9,7 +9,7 @@ import pytest
 
 from support import REPO
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.swarm]
 
 
 @pytest.fixture

@@ -123,6 +123,7 @@ def restart_dockerd():
         time.sleep(1)
 
 
+@pytest.mark.swarm
 def test_dockerd_restarted_during_the_deploy_wait(stackenv, background):
     env = stackenv
     c, base = stuck_stack(env)
@@ -154,6 +155,7 @@ CMD ["sleep", "3600"]
 """
 
 
+@pytest.mark.swarm
 def test_dockerd_restarted_during_a_build(images, background):
     images.write_root()
     images.run("build")

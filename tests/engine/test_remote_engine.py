@@ -16,6 +16,8 @@ import pytest
 from support import REPO, EngineProbe, Kargo, write
 
 SCRIPT = REPO / "scripts" / "engine-remote"
+# one remote engine (fixed names) made for the module: its tests on one worker
+pytestmark = pytest.mark.xdist_group("engine-remote")
 
 APP_YML = """
 version: "3.8"

@@ -254,6 +254,7 @@ def test_service_that_exits_fails_the_deploy_fast_and_stays_stale(stackenv):
 
 
 
+@pytest.mark.swarm
 def test_node_labels_and_constraints_pin_a_service(stackenv):
     env, client = stackenv, stackenv.client
     node = manager_node(client)
