@@ -17,6 +17,17 @@ FAILED = {"failed", "rejected"}
 # Failed tasks of the new spec tolerated while a service restarts, before the
 # deploy is declared failed (a command that exits 1 fails fast).
 MAX_FAILURES = 3
+# Seconds the same tasks must stay up before a stack counts as converged.
+STABLE = 3.0
+# For kargo's own test suite only: its tests that need "converged", not the
+# window itself, shorten it (tests/support.py); kargo never sets it.
+TEST_STABLE_VARIABLE = "KARGO_TEST_STABLE_SECONDS"
+
+
+def stable_window() -> float:
+    """STABLE, or the test suite's shorter window."""
+    value = os.environ.get(TEST_STABLE_VARIABLE)
+    return float(value) if value else STABLE
 
 
 def _services(project):
@@ -177,8 +188,9 @@ class Convergence:
     once shows as running for an instant). Each poll asks the engine twice,
     whatever the number of stacks: the services, then their current tasks."""
 
-    def __init__(self, timeout, interval=1.0, stable=3.0, progress=None):
-        self.timeout, self.interval, self.stable = timeout, interval, stable
+    def __init__(self, timeout, interval=1.0, stable=None, progress=None):
+        self.timeout, self.interval = timeout, interval
+        self.stable = stable_window() if stable is None else stable
         self.progress = progress or Progress()
         self.stacks = {}  # project -> state
 

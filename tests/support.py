@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+STABLE_SECONDS = "1"
 
 
 def write(path, text, mode=None):
@@ -32,6 +33,9 @@ class Kargo:
         self.merged = root / ".kargo"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("KARGO_")}
         self.env.update(KARGO_ROOT=str(root), KARGO_WORKSPACE=str(workspace))
+        # a test needs the stacks converged, not docker's 3 s window of stable
+        # tasks (swarm.STABLE): 1 s here; the test of the window sets it back
+        self.env.update(KARGO_TEST_STABLE_SECONDS=STABLE_SECONDS)
 
     def command(self, *args):
         """The command line of `doit <args>` on the repo's dodo.py."""

@@ -252,6 +252,21 @@ def test_service_that_exits_fails_the_deploy_fast_and_stays_stale(stackenv):
     assert any(t["Status"]["State"] == "failed" for t in tasks)
 
 
+def test_the_stability_window_holds_a_service_whose_tasks_exit_after_two_seconds(stackenv):
+    """kargo's own window of stable tasks (swarm.STABLE, 3 s, docker's): a
+    service whose every task runs 2 s and exits never counts as converged,
+    the deploy fails naming it. The other tests shorten the window
+    (support.STABLE_SECONDS); this one runs with kargo's."""
+    env = stackenv
+    env.kargo.env.pop("KARGO_TEST_STABLE_SECONDS")
+    c = f"{env.name}-c"
+    env.extra_stacks.append(c)
+    env.set_env(f'STACKS="{env.a} {env.b} {c}"\n{env.prefix(c)}_STACK="crash"\n')
+    write(env.kargo.workspace / "deploy/crash.yml",
+          CRASH_YML.replace('"echo starting; exit 1"', '"sleep 2; exit 1"'))
+    proc = env.run(f"deploy:{c}", check=False)
+    assert proc.returncode != 0, proc.stdout
+    assert f"service {env.service(c, 'crash')} failed: " in proc.stderr, proc.stderr
 
 
 @pytest.mark.swarm
