@@ -1,6 +1,7 @@
 """Test support: an isolated kargo root (KARGO_ROOT) and a way to run doit on it."""
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -104,6 +105,16 @@ def retry(func, timeout=20):
             if time.monotonic() > deadline:
                 return exc
             time.sleep(0.5)
+
+
+def terminal_signals():
+    """For a child, before exec (preexec_fn): SIGINT and SIGQUIT as a
+    terminal's foreground job has them. A suite started in the background
+    (`nohup`, `&`, a CI runner) inherits them ignored, and an ignored SIGINT
+    stays ignored across exec: the run would never see the Ctrl-C a test
+    sends."""
+    for sig in (signal.SIGINT, signal.SIGQUIT):
+        signal.signal(sig, signal.SIG_DFL)
 
 
 def venv_with_our_dependencies(venv):

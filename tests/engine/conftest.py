@@ -18,6 +18,8 @@ import uuid
 import docker
 import pytest
 
+from support import terminal_signals
+
 REGISTRY = "127.0.0.1:5000"
 BUSYBOX_REPO = f"{REGISTRY}/kargo-test/busybox"
 BUSYBOX_REF = f"{BUSYBOX_REPO}:latest"
@@ -126,15 +128,6 @@ def unique_name():
     return f"kt-{uuid.uuid4().hex[:8]}"
 
 
-def _terminal_signals():
-    """In the child, before exec: SIGINT and SIGQUIT as a terminal's
-    foreground job has them. A suite started in the background (`nohup`,
-    `&`, a CI runner) inherits them ignored, and an ignored SIGINT stays
-    ignored across exec: the run would never see the Ctrl-C a test sends."""
-    for sig in (signal.SIGINT, signal.SIGQUIT):
-        signal.signal(sig, signal.SIG_DFL)
-
-
 class Background:
     """A doit run in its own process group; output in files (a pipe nobody
     reads would stall it); signals as a terminal's foreground job has them."""
@@ -149,7 +142,7 @@ class Background:
         with open(self.out, "w") as out, open(self.err, "w") as err:
             self.proc = subprocess.Popen(cmd, env=dict(kargo.env, **(env or {})), cwd=_HERE.parent.parent,
                                          stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                         start_new_session=True, preexec_fn=_terminal_signals)
+                                         start_new_session=True, preexec_fn=terminal_signals)
 
     @property
     def stdout(self):
