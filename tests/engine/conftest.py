@@ -50,6 +50,9 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if _HERE in item.path.parents:
             item.add_marker(pytest.mark.engine)
+    # The tests of an xdist group run one after the other on one worker: a
+    # long chain, handed out first so that it ends with the rest
+    items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)
 
 
 @pytest.fixture(scope="session")

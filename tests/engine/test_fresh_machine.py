@@ -15,7 +15,8 @@ import pytest
 
 from support import REPO
 
-pytestmark = [pytest.mark.slow, pytest.mark.swarm]
+# the example workspace's ows stack, ports and images: one test at a time
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("example-ows")]
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kargo"
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")

@@ -12,7 +12,8 @@ import pytest
 
 from support import REPO, venv_with_our_dependencies
 
-pytestmark = pytest.mark.slow
+# the example workspace's images: with the other tests of them, one at a time
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("example-ows")]
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,8 @@ import pytest
 
 from support import REPO
 
-pytestmark = [pytest.mark.slow, pytest.mark.swarm]
+# the example workspace's ows stack, ports and images: one test at a time
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("example-ows")]
 
 
 @pytest.fixture
