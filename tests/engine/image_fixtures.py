@@ -362,7 +362,7 @@ class ImageEnv:
                     try:
                         # force: a task container of a removed stack may linger;
                         # with other tags (the fixture's busybox) only ours goes
-                        self.client.api.remove_image(tag, force=True)
+                        self.client.api.remove_image(tag, force=True, noprune=True)
                     except docker.errors.NotFound:
                         pass
                     except Exception as exc:
@@ -375,7 +375,9 @@ class ImageEnv:
         for image_id in self.seen_ids:
             try:
                 if not self.client.api.inspect_image(image_id).get("RepoTags"):
-                    self.client.api.remove_image(image_id)
+                    # noprune: its untagged parents are build cache that another
+                    # test's build, running now, may be building on
+                    self.client.api.remove_image(image_id, noprune=True)
             except docker.errors.NotFound:
                 pass
             except docker.errors.APIError as exc:

@@ -31,10 +31,13 @@ def offline(tmp_path, registry, unique_name, docker_client):
     repo = f"{registry}/kargo-test-{unique_name}"
     kargo.env.update(BASE_IMAGE=BASE, KARGO_REGISTRY=repo)
     yield kargo, repo
-    for image in docker_client.images.list():
-        for tag in image.tags:
+    # one listing call (images.list() inspects each image, which a test
+    # running alongside may just have removed); noprune: parents are build
+    # cache other tests may be building on
+    for image in docker_client.api.images():
+        for tag in image.get("RepoTags") or []:
             if tag.startswith(f"{repo}/"):
-                docker_client.images.remove(tag, force=True)
+                docker_client.api.remove_image(tag, force=True, noprune=True)
 
 
 def test_maputnik_dockerfile_builds_and_serves_a_vendored_editor(offline, docker_client):
