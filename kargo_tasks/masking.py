@@ -91,6 +91,14 @@ def decode(label):
     return spans
 
 
+def hide(text: str, values) -> str:
+    """`text` (an error message) with each of `values` that it quotes as
+    MASK; values under 3 characters are left (they would mask words)."""
+    for value in sorted({v for v in values if v and len(v) >= 3}, key=len, reverse=True):
+        text = text.replace(value, MASK)
+    return text
+
+
 def labeler(plan, merged, env):
     """`path -> label` for the config files of a stack resolved from the
     merged configuration `merged` (`plan`: merge.plan's outputs)."""

@@ -48,11 +48,19 @@ def marked(source, env, public):
 
 
 def _text(text, kind, env, where, reads, public=None):
-    if kind == "subst":
-        mark = None if public is None else (
-            lambda name, value: value if public(name) else masking.mark(value))
-        return substitute(text, env.get, where=where, reads=reads, mark=mark)
-    return _jinja(text, env, where, reads, public)
+    try:
+        if kind == "subst":
+            mark = None if public is None else (
+                lambda name, value: value if public(name) else masking.mark(value))
+            return substitute(text, env.get, where=where, reads=reads, mark=mark)
+        return _jinja(text, env, where, reads, public)
+    except ConfigError as err:
+        # a message may quote what the template computed (`${A:?${B}}`, a
+        # missing key `{{ map[PASSWORD] }}`): not the values it read
+        shown = masking.public(env)
+        hidden = [env.get(name) for name in reads if name in env and not shown(name)]
+        raise ConfigError(masking.hide(err.args[0], hidden), where=err.where,
+                          hint=err.hint) from None
 
 
 def _decode(raw, where):

@@ -177,3 +177,18 @@ def test_the_labeler(tmp_path, source):
     assert label(str(tmp_path / "elsewhere.conf")) == ALL  # unknown: hidden
     (merged / "configs/a.conf").write_text("pw: edited by hand\n")
     assert label(str(merged / "configs/a.conf")) == ALL    # not what the template makes
+
+
+@pytest.mark.parametrize("kind, text", [
+    ("subst", "a: ${UNSET:?needs ${TOKEN} and ${TAG}}\n"),
+    ("jinja", "a: {{ {}[TOKEN] }}\n"),
+    ("jinja", "{% for k in [TOKEN] %}{{ {}[k] }}{% endfor %}\n"),
+])
+def test_an_error_message_does_not_quote_a_value(source, kind, text):
+    from kargo_tasks.errors import ConfigError
+    with pytest.raises(ConfigError) as info:
+        render(source(kind, text), "conf", env(OLD, public="TAG"))
+    message = str(info.value)
+    assert "OldCanaryB2" not in message and MASK in message, message
+    if kind == "subst":
+        assert message.endswith("variable UNSET is required: needs *** and 1.2"), message
