@@ -167,7 +167,7 @@ def _lines(text, spans):
     """[(line without its ending, [(start, end)] to hide in it)]."""
     found, offset = [], 0
     for raw in text.splitlines(keepends=True):
-        line = raw.splitlines()[0] if raw.splitlines() else ""
+        line = raw.splitlines()[0]
         if spans == ALL:
             hide = [(0, len(line))] if line else []
         else:
