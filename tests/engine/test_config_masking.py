@@ -112,7 +112,14 @@ def clean(proc, *versions):
 
 
 def shown(out):
-    return [line.strip() for line in out.splitlines()]
+    """The lines of `out`, a diff line as its sign and its text unindented."""
+    lines = []
+    for line in out.splitlines():
+        line = line.strip()
+        if line[:1] in ("-", "+") and line[:3] not in ("---", "+++"):
+            line = line[0] + line[1:].strip()
+        lines.append(line)
+    return lines
 
 
 def test_no_value_a_template_put_in_a_config_is_printed_or_stored(masked):
