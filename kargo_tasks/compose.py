@@ -33,7 +33,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import compose_merge
+from . import compose_merge, masking
 from .compose_load import IGNORED, File
 from .environment import prefix
 from .errors import ConfigError
@@ -84,8 +84,9 @@ def files_of(stack, env):
     return files
 
 
-def resolve(stack, merged, env):
-    """Resolve `stack` (catalog.Stack) from the merged configuration folder."""
+def resolve(stack, merged, env, masks=None):
+    """Resolve `stack` (catalog.Stack) from the merged configuration folder.
+    `masks(path)`: the masking label of a config file (masking.labeler)."""
     result = Resolved("")
     workdir = Path(merged) / "deploy"  # the first file's folder: the CLI's base for paths
     docs, version = [], None
@@ -120,6 +121,8 @@ def resolve(stack, merged, env):
         if not isinstance(spec["deploy"].get("labels"), dict):
             spec["deploy"]["labels"] = {}
         spec["deploy"]["labels"][SPEC_LABEL] = _digest([spec, _used(doc, spec)])[:16]
+    if masks is not None:
+        _mask_labels(doc, masks, result)
     doc = {k: v for k, v in doc.items() if k != "version"}
     if version and version[2] is not None:  # as the first file wrote it, or none
         doc = {"version": version[2], **doc}
@@ -164,6 +167,19 @@ def _hash_names(doc, stack, result):
                 base = f"{stack.project}_{key}"[:51]
                 item["name"] = f"{base}_{hashlib.sha256(content).hexdigest()[:12]}"
                 names.add(item["name"])
+
+
+def _mask_labels(doc, masks, result):
+    """Each config made from a file carries which spans of it to hide
+    (masking.py). Labelled after the services' digests: the label is for
+    showing a version, not part of what a service runs."""
+    result.reads.add(masking.PUBLIC)
+    for item in (doc.get("configs") or {}).values():
+        if isinstance(item, dict) and "file" in item:
+            labels = item.get("labels") or {}
+            if isinstance(labels, list):
+                labels = dict(entry.partition("=")[::2] for entry in map(str, labels))
+            item["labels"] = {**labels, masking.LABEL: masks(item["file"])}
 
 
 def _digest(data):

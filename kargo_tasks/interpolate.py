@@ -30,21 +30,29 @@ def line_of(text, offset, first_line=1):
     return first_line + text.count("\n", 0, offset)
 
 
-def substitute(text, lookup, *, where, first_line=1, lone="keep", reads=None):
+def substitute(text, lookup, *, where, first_line=1, lone="keep", reads=None, mark=None):
     """`text` with every reference replaced by `lookup(name)` (None = unset).
 
     `where` names the file in errors; `lone` is "keep" or "error" (see the
-    module's doc); every name looked up is added to the set `reads`."""
+    module's doc); every name looked up is added to the set `reads`.
+    `mark(name, value)`, when given, is what a variable's value becomes where
+    it lands in the result (masking.py wraps the values it hides), decisions
+    (`:-`, `:?`, ...) being taken on the value itself."""
     if "$" not in text:
         return text
     reads = set() if reads is None else reads
-    return _Expansion(text, lookup, where, first_line, lone, reads).run(0, None)[0]
+    return _Expansion(text, lookup, where, first_line, lone, reads, mark).run(0, None)[0]
+
+
+def _as_is(_name, value):
+    return value
 
 
 class _Expansion:
-    def __init__(self, text, lookup, where, first_line, lone, reads):
+    def __init__(self, text, lookup, where, first_line, lone, reads, mark=None):
         self.text, self.lookup, self.where = text, lookup, where
         self.first_line, self.lone, self.reads = first_line, lone, reads
+        self.mark = mark or _as_is
 
     def fail(self, message, offset):
         raise ConfigError(message, where=f"{self.where}:{line_of(self.text, offset, self.first_line)}")
@@ -92,7 +100,7 @@ class _Expansion:
         if value is None:
             self.fail(f"variable {name} is not defined (give it a value, or write "
                       f"${{{name}:-default}}; {FIX})", offset)
-        return value
+        return self.mark(name, value)
 
     def braced(self, start):
         """Expand the `${...}` at `start`: (value, offset after it)."""
@@ -123,7 +131,7 @@ class _Expansion:
         if op[-1] == "?" and used:
             self.fail(f"variable {name} is required: {arg or 'not set'}", start)
         if op[-1] == "-":
-            return (arg if used else value), close + 1
+            return (arg if used else self.mark(name, value)), close + 1
         if op[-1] == "+":
             return (arg if used else ""), close + 1
-        return value, close + 1
+        return self.mark(name, value), close + 1

@@ -12,14 +12,16 @@ import base64
 import tempfile
 from pathlib import Path
 
-from . import compose, engine, specdiff, templates
+from . import compose, engine, masking, specdiff, templates
 
 _SCRATCH = {}  # id(project) -> TemporaryDirectory
 
 
 def resolve_now(project, stack):
     """The stack file a deploy would send now, as a document."""
-    resolved = compose.resolve(stack, _scratch(project), project.env)
+    scratch = _scratch(project)
+    resolved = compose.resolve(stack, scratch, project.env,
+                               masking.labeler(project.plan, scratch, project.env))
     return compose.load_stack(resolved.text, f".kargo/stacks/{stack.name}.yml")
 
 
@@ -57,12 +59,13 @@ def describe(stack, doc, send, remove, deployed):
 
 
 def config_text(name):
-    """The text the engine holds for the config `name`; None when it has no
-    such config or the content is not text."""
+    """(text, masking label) the engine holds for the config `name`; None
+    when it has no such config or the content is not text."""
     found = engine.get(f"inspect config {name}", f"/configs/{name}", missing=True)
     if not found:
         return None
     try:
-        return base64.b64decode(found["Spec"].get("Data") or "").decode("utf-8")
+        text = base64.b64decode(found["Spec"].get("Data") or "").decode("utf-8")
     except (ValueError, UnicodeDecodeError):
         return None
+    return text, (found["Spec"].get("Labels") or {}).get(masking.LABEL)

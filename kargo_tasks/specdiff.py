@@ -4,12 +4,13 @@ engine runs now.
 
 Shown: the image (`a:1 -> a:2`), the replicas, placement constraints and
 ports added or removed, environment entries added, removed or changed by
-NAME, and a config's content as a unified diff. Never shown: a value of
+NAME, and a config's content as a unified diff, with the values the
+templates put in it masked (masking.py). Never shown: a value of
 the environment (it may be a secret) and a secret's content (a changed
 secret says "changed"), as helm-diff hides secrets by default. Pure: the
 caller gives what it read from the engine (config contents included).
 """
-import difflib
+from . import masking
 
 CONTEXT = 2  # lines of context around a config's changes
 
@@ -22,9 +23,9 @@ def unescape(value):
 def changes(spec, running, doc, config_text):
     """Lines saying what sending `spec` (a resolved service) changes in
     `running` (the engine's service Spec). `doc`: the stack file (its
-    top-level configs and secrets); `config_text(name)`: the content the
-    engine holds for a config name, or None (then a new version is read
-    from its file)."""
+    top-level configs and secrets); `config_text(name)`: (content, masking
+    label) the engine holds for a config name, or None (then a new version
+    is read from its file, masked as its label in `doc` says)."""
     container = running.get("TaskTemplate", {}).get("ContainerSpec", {})
     lines = _image(spec, container) + _replicas(spec, running)
     lines += _constraints(spec, running) + _ports(spec, running)
@@ -125,14 +126,20 @@ def _configs(spec, container, doc, config_text):
         lines.append(f"config {target} changed:")
         old = config_text(running)
         # the engine's copy when it has the version already (a rollback's)
-        new = config_text(name)
-        new = _read(path) if new is None else new
-        if old is None or new is None:
+        new = config_text(name) or (_read(path), _label(doc, name))
+        if old is None or new[0] is None:
             continue
-        diff = difflib.unified_diff(old.splitlines(), new.splitlines(), "running", "new",
-                                    n=CONTEXT, lineterm="")
-        lines += [f"  {line}" for line in diff]
+        lines += [f"  {line}" for line in masking.diff(*old, *new, context=CONTEXT)]
     return lines
+
+
+def _label(doc, name):
+    """The masking label the stack file gives the config `name` (none: all
+    of it is hidden)."""
+    for item in (doc.get("configs") or {}).values():
+        if isinstance(item, dict) and item.get("name") == name:
+            return (item.get("labels") or {}).get(masking.LABEL)
+    return None
 
 
 def _secrets(spec, container, doc):

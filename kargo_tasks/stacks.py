@@ -15,7 +15,7 @@ import re
 import sys
 from typing import NamedTuple
 
-from . import compose, delta, history, preview, swarm
+from . import compose, delta, history, masking, preview, swarm
 from .actions import checker
 from .errors import KargoError
 from .files import (SECRET_FILE, changed_files, ensure_dir, fingerprints, write_atomic,
@@ -36,7 +36,9 @@ def hook_files(project, stack):
 
 def write_stack(project, stack, key_of):
     try:
-        resolved = compose.resolve(stack, project.layout.merged, project.env)
+        resolved = compose.resolve(stack, project.layout.merged, project.env,
+                                   masking.labeler(project.plan, project.layout.merged,
+                                                   project.env))
     except KargoError as err:
         raise KargoError(project.shown(str(err))) from None
     for line in resolved.warnings:

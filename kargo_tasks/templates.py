@@ -8,6 +8,7 @@ is what makes the output stale (and nothing else in the environment).
 import re
 import traceback
 
+from . import masking
 from .errors import ConfigError
 from .interpolate import substitute
 
@@ -26,17 +27,40 @@ def render(source, out, env):
     if source.kind == "copy":
         data = raw
     else:
-        text = _decode(raw, where)
-        if source.kind == "subst":
-            text = substitute(text, env.get, where=where, reads=reads)
-        else:
-            text = _jinja(text, env, where, reads)
-        data = text.encode("utf-8")
+        data = _text(_decode(raw, where), source.kind, env, where, reads).encode("utf-8")
     # Compose files are read as Docker reads them (not as PyYAML does) when
     # the stacks that use them resolve: an error there is those stacks' own.
     if out.endswith(YAML_SUFFIXES) and not COMPOSE_FILE.match(out):
         check_yaml(data, where)
     return data, reads
+
+
+def marked(source, env, public):
+    """The text of the template `source` rendered again with every value
+    that lands in it between masking's markers, but for the values of
+    variables `public(name)` accepts (masking.py: which spans to hide)."""
+    where = str(source.path)
+    try:
+        raw = source.path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", where=where)
+    return _text(_decode(raw, where), source.kind, env, where, set(), public)
+
+
+def _text(text, kind, env, where, reads, public=None):
+    try:
+        if kind == "subst":
+            mark = None if public is None else (
+                lambda name, value: value if public(name) else masking.mark(value))
+            return substitute(text, env.get, where=where, reads=reads, mark=mark)
+        return _jinja(text, env, where, reads, public)
+    except ConfigError as err:
+        # a message may quote what the template computed (`${A:?${B}}`, a
+        # missing key `{{ map[PASSWORD] }}`): not the values it read
+        shown = masking.public(env)
+        hidden = [env.get(name) for name in reads if name in env and not shown(name)]
+        raise ConfigError(masking.hide(err.args[0], hidden), where=err.where,
+                          hint=err.hint) from None
 
 
 def _decode(raw, where):
@@ -60,7 +84,7 @@ def check_yaml(data, where):
         raise ConfigError(f"not valid YAML: {problem}", where=where + line)
 
 
-def _jinja(text, env, where, reads):
+def _jinja(text, env, where, reads, public=None):
     import jinja2
     from jinja2 import meta
     from jinja2.sandbox import SandboxedEnvironment, SecurityError
@@ -74,8 +98,10 @@ def _jinja(text, env, where, reads):
     except jinja2.TemplateSyntaxError as exc:
         raise ConfigError(f"template syntax error: {exc.message}", where=f"{where}:{exc.lineno}")
     context = {name: env.get(name) for name in reads if name in env}
+    if public is not None:
+        _mark_outputs(ast, public)
     try:
-        template = jenv.from_string(text)
+        template = jenv.from_string(text if public is None else ast)
         template.filename = where  # jinja2 only sets it from a loader
         return template.render(context)
     except SecurityError as exc:
@@ -92,6 +118,33 @@ def _jinja(text, env, where, reads):
         # the type: their messages may quote a value (`'{s3cr3t}'.format()`).
         raise ConfigError(f"template failed: {type(exc).__name__}",
                           where=f"{where}:{_template_line(exc, where)}")
+
+
+def _mark_outputs(ast, public):
+    """Wrap, in masking's markers, every `{{ ... }}` whose value may derive
+    from a variable that is not public: one that names anything but public
+    variables (a loop or `set` variable, a macro, `self`, ... included) and
+    constants. The markers are added after the template's own filters (a
+    `tojson` value is marked escaped and whole); conditions and loops are
+    untouched, so the text between the markers is the plain rendering's."""
+    from jinja2 import nodes
+    assigned = {n.name for n in ast.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    opaque = (nodes.ContextReference, nodes.DerivedContextReference, nodes.InternalName,
+              nodes.ImportedName)
+
+    def shown(expr):
+        for node in (expr, *expr.find_all(nodes.Node)):
+            if isinstance(node, opaque) or (isinstance(node, nodes.Name) and (
+                    node.name in assigned or not public(node.name))):
+                return False
+        return True
+
+    for output in ast.find_all(nodes.Output):
+        output.nodes = [
+            child if isinstance(child, nodes.TemplateData) or shown(child)
+            else nodes.Concat([nodes.Const(masking.OPEN), child, nodes.Const(masking.CLOSE)],
+                              lineno=child.lineno)
+            for child in output.nodes]
 
 
 def _template_line(exc, where):

@@ -1,6 +1,7 @@
 """specdiff.changes: a resolved service against the engine's spec, in lines
 that name what changes and never show a value of the environment or of a
 secret."""
+from kargo_tasks.masking import LABEL
 from kargo_tasks.specdiff import changes
 
 CANARY = "s3cr3t-canary"
@@ -23,7 +24,8 @@ def running(**over):
 def wanted(tmp_path, conf="a = 1\nb = 2\n"):
     path = tmp_path / "app.conf"
     path.write_text(conf)
-    doc = {"configs": {"app_conf": {"file": str(path), "name": "p_app_conf_bbb"}},
+    doc = {"configs": {"app_conf": {"file": str(path), "name": "p_app_conf_bbb",
+                                    "labels": {LABEL: "none"}}},
            "secrets": {"token": {"file": "/x", "name": "p_token_bbb"}}}
     spec = {"image": "reg/app:2", "deploy": {"replicas": 3, "placement": {
                 "constraints": ["node.labels.db==yes"]}},
@@ -37,7 +39,7 @@ def wanted(tmp_path, conf="a = 1\nb = 2\n"):
 
 def test_each_field_is_one_line_and_no_value_is_shown(tmp_path):
     spec, doc = wanted(tmp_path)
-    lines = changes(spec, running(), doc, {"p_app_conf_aaa": "a = 1\nb = 1\n"}.get)
+    lines = changes(spec, running(), doc, {"p_app_conf_aaa": ("a = 1\nb = 1\n", "none")}.get)
     assert lines == [
         "image reg/app:1 -> reg/app:2",
         "replicas 1 -> 3",
@@ -77,7 +79,7 @@ def test_a_stack_files_escaped_dollar_is_one_dollar(tmp_path):
 def test_a_config_version_the_engine_holds_is_read_from_it(tmp_path):
     # a rollback: the earlier version is on the engine, its file has moved on
     spec, doc = wanted(tmp_path, conf="file = moved on\n")
-    texts = {"p_app_conf_aaa": "a = 2\n", "p_app_conf_bbb": "a = 1\n"}
+    texts = {"p_app_conf_aaa": ("a = 2\n", "none"), "p_app_conf_bbb": ("a = 1\n", "none")}
     lines = changes(spec, running(), doc, texts.get)
     at = lines.index("config /etc/app.conf changed:")
     assert lines[at + 1:at + 6] == ["  --- running", "  +++ new", "  @@ -1 +1 @@",
