@@ -12,6 +12,7 @@ import tarfile
 import pytest
 
 from stack_fixtures import stackenv  # noqa: F401
+from test_remote_engine import remote  # noqa: F401  (a second engine, a swarm of its own)
 from support import write
 
 pytestmark = pytest.mark.slow
@@ -319,3 +320,27 @@ def test_rollback_needs_nothing_of_a_broken_workspace(app, broken):
     assert lines == [f"kargo: rollback:{env.a}-other: stack {env.a}-other has no earlier version "
                      "to roll back to: kargo keeps one once a second, different deploy of it "
                      "converged"], none.stderr
+
+
+def test_a_rollback_without_the_workspace_sends_nothing_to_another_engine(app, remote):
+    # the .env cannot be read, so the engine is the shell's choice; here the
+    # shell names another engine (a swarm of its own), which does not run
+    # the stack: nothing is sent there, nor here
+    env = app
+    remote_env, remote_client = remote
+    env.run("deploy")
+    v2(env)
+    env.run("deploy")
+    second = spec(env)
+    env.set_env(f"APP_TOKEN={CANARY}\n" + BROKEN_ENV["a variable set twice"])
+    there = {s["ID"] for s in remote_client.api.services()}
+    proc = env.run(f"rollback:{env.a}", check=False,
+                   env={"DOCKER_HOST": remote_env["KARGO_REMOTE_SOCKET"]})
+    assert proc.returncode != 0
+    line, = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert line.startswith(f"kargo: rollback:{env.a}: stack {env.a} cannot be rolled back: "
+                           f"{remote_env['KARGO_REMOTE_SOCKET']} "), line
+    assert "does not run the services kargo deployed" in line and "DOCKER_HOST" in line, line
+    assert {s["ID"] for s in remote_client.api.services()} == there
+    assert spec(env) == second
+    converged(env, 2)
