@@ -88,7 +88,8 @@ def _same_engine(project, stack):
     """The workspace cannot be read, so the engine is the shell's choice: it
     must run what kargo's last deploy of `stack` left (a service id is
     unique to its swarm)."""
-    ids = {entry[0] for entry in ((read_record(project, stack) or {}).get("cluster") or {}).values()}
+    recorded = (read_record(project, stack) or {}).get("cluster") or {}
+    ids = {entry[0] for entry in recorded.values()}
     if ids and not ids & {s["ID"] for s in swarm.deployed(stack.project).values()}:
         raise KargoError(f"stack {stack.name} cannot be rolled back: {engine.describe()} does not "
                          "run the services kargo deployed (the workspace cannot be read, so the "

@@ -31,6 +31,11 @@ services:
     environment:
       GREETING: ${GREETING}
       TOKEN: ${APP_TOKEN}
+      # numbers the CLI gives the engine as Go prints them ("1", "1000",
+      # "1e+06"): plan shows no change for them
+      RATIO: 1.0
+      LIMIT: 1e3
+      HUGE: 1000000.0
     configs:
       - source: app_conf
         target: /etc/app.conf
