@@ -163,10 +163,13 @@ def task_rollback():
     if project.error:
         # the workspace cannot be read: the stacks are those kargo keeps
         # versions of, and those the command line names (each says whether
-        # it has one)
+        # it has one); `rollback` alone (every stack) is not offered then
         named = {n.split(":", 1)[1] for n in named_tasks() if n.startswith("rollback:")}
-        for name in sorted(set(recorded(project.layout))
-                           | {n for n in named if n and "/" not in n}):
+        names = sorted(set(recorded(project.layout)) | {n for n in named if n and "/" not in n})
+        if not names or "rollback" in named_tasks():
+            yield from each(stacks, make, "roll stacks back", "rollback")
+            return
+        for name in names:
             yield make(project, Stack(name, (), ()))
         return
     yield from each(stacks, make, "roll stacks back", "rollback")
