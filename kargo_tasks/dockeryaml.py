@@ -149,9 +149,7 @@ def _constructor(tag):
 
     def construct(loader, node):
         if node.style is None:  # plain: the value go-yaml gives it
-            value = go_scalar(loader.construct_scalar(node))[1]
-            # .inf, .nan: go-yaml's float words are floats (the CLI prints +Inf, NaN)
-            return explicit(loader, node) if tag == FLOAT and isinstance(value, str) else value
+            return go_scalar(loader.construct_scalar(node))[1]
         return explicit(loader, node)  # a quoted scalar with an explicit !!tag
     return construct
 

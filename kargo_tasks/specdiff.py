@@ -11,7 +11,6 @@ caller gives what it read from the engine (config contents included).
 """
 import decimal
 import difflib
-import math
 
 CONTEXT = 2  # lines of context around a config's changes
 
@@ -76,24 +75,19 @@ def _ports(spec, running):
 def engine_text(value):
     """A value of a stack file's `environment` as the engine holds it: the
     CLI's loader makes each one text with Go's fmt.Sprint (1.0 is `1`,
-    1000000.0 `1e+06`, .inf `+Inf`, true `true`), None stays a bare name."""
+    1000000.0 `1e+06`), None stays a bare name. (Booleans, .inf and .nan
+    never get here: the CLI refuses them, and so does kargo.)"""
     if value is None or isinstance(value, str):
         return unescape(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
     if isinstance(value, float):
         return _go_float(value)
     return str(value)
 
 
 def _go_float(value):
-    """strconv.FormatFloat(value, 'g', -1, 64) as fmt's %v prints it: the
-    shortest digits that read back (Python's repr finds the same), exponent
-    form below 1e-4 and from 1e6 on, a two-digit exponent at least."""
-    if value != value:
-        return "NaN"
-    if value in (math.inf, -math.inf):
-        return "+Inf" if value > 0 else "-Inf"
+    """strconv.FormatFloat(value, 'g', -1, 64) as fmt's %v prints a finite
+    float: the shortest digits that read back (Python's repr finds the same),
+    exponent form below 1e-4 and from 1e6 on, a two-digit exponent at least."""
     sign, digits, exponent = decimal.Decimal(repr(value)).normalize().as_tuple()
     digits = "".join(map(str, digits)) if value else "0"
     point = len(digits) + exponent if value else 1  # digits before the decimal point
