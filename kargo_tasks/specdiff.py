@@ -75,8 +75,8 @@ def _ports(spec, running):
 def engine_text(value):
     """A value of a stack file's `environment` as the engine holds it: the
     CLI's loader makes each one text with Go's fmt.Sprint (1.0 is `1`,
-    1000000.0 `1e+06`), None stays a bare name. (Booleans, .inf and .nan
-    never get here: the CLI refuses them, and so does kargo.)"""
+    1000000.0 `1e+06`), None stays a bare name. (The CLI refuses booleans,
+    .inf and .nan there.)"""
     if value is None or isinstance(value, str):
         return unescape(value)
     if isinstance(value, float):

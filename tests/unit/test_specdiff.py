@@ -90,8 +90,8 @@ def test_a_config_version_the_engine_holds_is_read_from_it(tmp_path):
 # What the docker CLI 28 makes of each value of a compose file's environment
 # mapping (`docker stack config`; `docker stack deploy` gives the engine that
 # text, see test_rollback.py's RATIO, LIMIT, HUGE): Go's fmt.Sprint. It
-# refuses `true` ("must be a string, number or null") and `.inf`/`.nan`
-# ("json: unsupported value: +Inf"), as kargo does.
+# refuses `true` ("must be a string, number or null", as kargo does) and
+# `.inf`/`.nan` ("json: unsupported value: +Inf").
 ENGINE_HELD = [
     ("1.0", "1"), ("1e3", "1000"), ("0x10", "16"), ("null", None),
     ("123456789.0", "1.23456789e+08"),
@@ -112,4 +112,3 @@ def test_an_environment_value_compares_as_the_engine_holds_it(written, held):
     container = {"Image": "reg/app:1", "Env": [entry]}
     assert changes({"image": "reg/app:1", "environment": {"V": value}},
                    {"TaskTemplate": {"ContainerSpec": container}}, {}, {}.get) == []
-
