@@ -12,20 +12,34 @@ engine is refused before anything is sent. An image is pinned to the digest
 the version ran only when its tag now names another digest, so in the usual
 case the engine gets the very file it got then, and its specs are the ones
 that version had. Hooks do not run: they belong to the workspace's deploy.
+
+`rollback:<stack>` needs nothing of the workspace: when its `.env` cannot be
+read, the stack is the one kargo recorded versions of (its Swarm name is
+`kargo-<stack>`), the timeout the shell's KARGO_DEPLOY_TIMEOUT or the one of
+the last deploy, and the engine the one the shell chooses, which must hold
+the services kargo's last deploy of the stack left (their ids), or nothing
+is sent: the workspace may name another engine.
 """
-from . import compose, delta, history, preview, swarm
-from .environment import prefix
+import os
+
+from . import compose, delta, engine, history, preview, swarm
+from .environment import Environment, prefix
 from .errors import KargoError
 from .stacks import read_record, send, text_digest, write_record
+
+TIMEOUT = "KARGO_DEPLOY_TIMEOUT"
 
 
 def rollback(project, stack):
     """`rollback:<stack>`: back to the version before the last deploy."""
-    timeout = swarm.deploy_timeout(project.env)  # before the engine is asked anything
-    previous = history.read(project.layout, stack).get("previous")
+    record = history.read(project.layout, stack)
+    timeout = _timeout(project, stack, record)  # before the engine is asked anything
+    previous = record.get("previous")
     if not previous:
         raise KargoError(f"stack {stack.name} has no earlier version to roll back to: kargo "
                          "keeps one once a second, different deploy of it converged")
+    if project.error:
+        _same_engine(project, stack)
     print(f"rollback {stack.name}: back to the version deployed before the last one",
           flush=True)
     failures = restore(project, stack, previous, timeout)
@@ -39,14 +53,48 @@ def undo(project, stack, resolved, timeout):
     """After a failed deploy of an atomic stack: lines saying how it was put
     back on the version that ran before."""
     before = history.read(project.layout, stack).get("current")
-    if not before or before["stack"] == resolved.text:
+    if not before:
         return [f"stack {stack.name} was not rolled back: kargo has no earlier version of it"]
+    try:
+        # what the failed deploy left: its stack file, the images the engine was given
+        now = history.version(resolved, stack.project, swarm.deployed(stack.project))
+    except KargoError as err:
+        return [f"stack {stack.name} could not be rolled back: {err}"]
+    if history.same(before, now):
+        return [f"stack {stack.name} was not rolled back: the deploy left it on the version "
+                "that ran before (same stack file, same images)"]
     print(f"rollback {stack.name}: the deploy did not converge ({prefix(stack.name)}_ATOMIC)",
           flush=True)
     failures = restore(project, stack, before, timeout)
     if failures:
         return [f"stack {stack.name} could not be rolled back:"] + failures
     return [f"stack {stack.name} was rolled back to the version that ran before"]
+
+
+def _timeout(project, stack, record):
+    """The workspace's deploy timeout; when the workspace cannot be read, the
+    shell's, else the last deploy's (else the default)."""
+    if project.env is not None:
+        return swarm.deploy_timeout(project.env)
+    if os.environ.get(TIMEOUT):
+        return swarm.deploy_timeout(Environment({TIMEOUT: os.environ[TIMEOUT]}, {TIMEOUT: "shell"}))
+    if "timeout" not in record:
+        return swarm.deploy_timeout(Environment({}, {}))
+    where = f"the last deploy of {stack.name} ({history.history_file(project.layout, stack)})"
+    return swarm.deploy_timeout(Environment({TIMEOUT: str(record["timeout"])}, {TIMEOUT: where}))
+
+
+def _same_engine(project, stack):
+    """The workspace cannot be read, so the engine is the shell's choice: it
+    must run what kargo's last deploy of `stack` left (a service id is
+    unique to its swarm)."""
+    recorded = (read_record(project, stack) or {}).get("cluster") or {}
+    ids = {entry[0] for entry in recorded.values()}
+    if ids and not ids & {s["ID"] for s in swarm.deployed(stack.project).values()}:
+        raise KargoError(f"stack {stack.name} cannot be rolled back: {engine.describe()} does not "
+                         "run the services kargo deployed (the workspace cannot be read, so the "
+                         "engine is the shell's choice: choose the stack's engine with "
+                         "DOCKER_HOST or DOCKER_CONTEXT)")
 
 
 def restore(project, stack, version, timeout):

@@ -41,7 +41,7 @@ def deploy(project, stacks):
         for project_name, lines in waits.settle([by_project_of[n] for n in names]):
             stack = by_project[project_name]
             if not lines:
-                lines = _converged(project, stack, docs[stack.name])
+                lines = _converged(project, stack, docs[stack.name], timeout)
             elif stack.atomic:
                 lines += rollback.undo(project, stack, docs[stack.name], timeout)
             if lines:
@@ -79,12 +79,13 @@ def deploy(project, stacks):
         raise KargoError("\n".join(line for stack in stacks for line in failures.get(stack.name, ())))
 
 
-def _converged(project, stack, resolved):
+def _converged(project, stack, resolved, timeout):
     """What follows a stack's convergence; failure lines, or []."""
     try:
         _hooks(project, stack, "after")
         services = swarm.deployed(stack.project)
-        history.converged(project.layout, stack, history.version(resolved, stack.project, services))
+        history.converged(project.layout, stack, history.version(resolved, stack.project, services),
+                          timeout)
         swarm.prune_configs(stack.project, history.kept_names(project.layout, stack))
         write_record(project, stack, resolved.doc, resolved.digest, services)
     except KargoError as err:

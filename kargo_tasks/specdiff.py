@@ -10,6 +10,8 @@ the environment (it may be a secret) and a secret's content (a changed
 secret says "changed"), as helm-diff hides secrets by default. Pure: the
 caller gives what it read from the engine (config contents included).
 """
+import decimal
+
 from . import masking
 
 CONTEXT = 2  # lines of context around a config's changes
@@ -72,9 +74,39 @@ def _ports(spec, running):
             + [f"port removed: {p}" for p in sorted(have - want)])
 
 
+def engine_text(value):
+    """A value of a stack file's `environment` as the engine holds it: the
+    CLI's loader makes each one text with Go's fmt.Sprint (1.0 is `1`,
+    1000000.0 `1e+06`), None stays a bare name. (The CLI refuses booleans,
+    .inf and .nan there.)"""
+    if value is None or isinstance(value, str):
+        return unescape(value)
+    if isinstance(value, float):
+        return _go_float(value)
+    return str(value)
+
+
+def _go_float(value):
+    """strconv.FormatFloat(value, 'g', -1, 64) as fmt's %v prints a finite
+    float: the shortest digits that read back (Python's repr finds the same),
+    exponent form below 1e-4 and from 1e6 on, a two-digit exponent at least."""
+    sign, digits, exponent = decimal.Decimal(repr(value)).normalize().as_tuple()
+    digits = "".join(map(str, digits)) if value else "0"
+    point = len(digits) + exponent if value else 1  # digits before the decimal point
+    minus = "-" if sign else ""
+    power = point - 1
+    if power < -4 or power >= 6:
+        mantissa = digits[0] + (f".{digits[1:]}" if len(digits) > 1 else "")
+        return f"{minus}{mantissa}e{'-' if power < 0 else '+'}{abs(power):02d}"
+    if point <= 0:
+        return f"{minus}0.{'0' * -point}{digits}"
+    if point >= len(digits):
+        return f"{minus}{digits}{'0' * (point - len(digits))}"
+    return f"{minus}{digits[:point]}.{digits[point:]}"
+
+
 def _environment(spec, container):
-    want = {name: (None if value is None else str(unescape(value)))
-            for name, value in (spec.get("environment") or {}).items()}
+    want = {name: engine_text(value) for name, value in (spec.get("environment") or {}).items()}
     have = {}
     for entry in container.get("Env") or ():
         name, sep, value = entry.partition("=")

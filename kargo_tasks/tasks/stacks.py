@@ -16,7 +16,9 @@ import functools
 from doit.tools import result_dep
 
 from ..actions import engine_check, failing, guarded
-from ..catalog import images_of
+from ..catalog import Stack, images_of
+from ..commandline import named_tasks
+from ..history import recorded
 from ..labels import applied, apply
 from ..project import current, digest_key
 from ..rollback import rollback
@@ -157,6 +159,19 @@ def task_rollback():
             "uptodate": [False],
             "verbosity": 2,
         }
+    project = current()
+    if project.error:
+        # the workspace cannot be read: the stacks are those kargo keeps
+        # versions of, and those the command line names (each says whether
+        # it has one); `rollback` alone (every stack) is not offered then
+        named = {n.split(":", 1)[1] for n in named_tasks() if n.startswith("rollback:")}
+        names = sorted(set(recorded(project.layout)) | {n for n in named if n and "/" not in n})
+        if not names or "rollback" in named_tasks():
+            yield from each(stacks, make, "roll stacks back", "rollback")
+            return
+        for name in names:
+            yield make(project, Stack(name, (), ()))
+        return
     yield from each(stacks, make, "roll stacks back", "rollback")
 
 

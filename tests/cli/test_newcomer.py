@@ -32,6 +32,25 @@ def test_every_command_that_needs_the_environment_says_why_it_cannot_be_read(kar
     one_line(kargo.run("graph", check=False), "graph")
 
 
+def test_rollback_of_a_recorded_stack_needs_no_environment(kargo):
+    # a rollback reads what kargo recorded, not the workspace: its task
+    # exists for each stack kargo keeps versions of (the engine test
+    # test_rollback.py rolls one back); `rollback` alone stays refused
+    write(kargo.workspace / ".env", DUPLICATE)
+    one_line(kargo.run("rollback", check=False), "rollback:all")
+    write(kargo.merged / ".state/history/web.json", '{"current": {"stack": "", "images": {}}}')
+    listed = kargo.run("list", check=False)
+    one_line(listed, "list")
+    assert "rollback:web" in listed.stdout.split()
+    one_line(kargo.run("rollback", check=False), "rollback:all")
+    for stack in ("web", "never-deployed"):
+        proc = kargo.run(f"rollback:{stack}", check=False)
+        assert proc.returncode != 0
+        assert proc.stderr == (f"kargo: rollback:{stack}: stack {stack} has no earlier version to "
+                               "roll back to: kargo keeps one once a second, different deploy of "
+                               "it converged\n"), proc.stderr
+
+
 def test_doit_in_a_checkout_runs_that_checkouts_code(tmp_path):
     """Two checkouts; the first installed (editable) in a virtual environment;
     `doit` on the second's dodo.py runs the second's code."""

@@ -5,12 +5,14 @@ the specs of the version before (inspected), `doit deploy` brings the
 workspace's again, and `<STACK>_ATOMIC` rolls back a deploy that
 crash-loops."""
 import io
+import json
 import subprocess
 import tarfile
 
 import pytest
 
 from stack_fixtures import stackenv  # noqa: F401
+from test_remote_engine import remote  # noqa: F401  (a second engine, a swarm of its own)
 from support import write
 
 pytestmark = pytest.mark.slow
@@ -29,6 +31,11 @@ services:
     environment:
       GREETING: ${GREETING}
       TOKEN: ${APP_TOKEN}
+      # numbers the CLI gives the engine as Go prints them ("1", "1000",
+      # "1e+06"): plan shows no change for them
+      RATIO: 1.0
+      LIMIT: 1e3
+      HUGE: 1000000.0
     configs:
       - source: app_conf
         target: /etc/app.conf
@@ -54,9 +61,13 @@ secrets:
 """
 
 
-def push(client, base, repo, tag, version):
-    """`repo:tag`: `base` with a label of `version` (a digest of its own), pushed."""
-    dockerfile = f"FROM {base}\nLABEL org.kargo.test.version={version}\n".encode()
+def push(client, base, repo, tag, version, entrypoint=None):
+    """`repo:tag`: `base` with a label of `version` (a digest of its own), pushed;
+    with `entrypoint` (exec form), the image runs that before its command."""
+    dockerfile = f"FROM {base}\nLABEL org.kargo.test.version={version}\n"
+    if entrypoint:
+        dockerfile += f"ENTRYPOINT {json.dumps(entrypoint)}\n"
+    dockerfile = dockerfile.encode()
     context = io.BytesIO()
     with tarfile.open(fileobj=context, mode="w") as tar:
         info = tarfile.TarInfo("Dockerfile")
@@ -242,3 +253,99 @@ def test_a_rollback_whose_config_was_removed_changes_nothing(app):
     assert line == (f"kargo: rollback:{env.a}: stack {env.a} cannot be rolled back: the engine "
                     f"no longer has config {min(first)} of that version"), line
     assert spec(env) == second  # nothing sent
+
+
+def image(spec_):
+    return spec_["TaskTemplate"]["ContainerSpec"]["Image"]
+
+
+def test_an_atomic_stack_whose_rebuilt_image_crash_loops_ends_on_the_digest_before(app):
+    # the same tag rebuilt into an image that exits at once: the stack file
+    # does not change, only the digest its tag names; the version before is
+    # the image that ran, and that is what runs again
+    env = app
+    env.set_env(f"APP_TOKEN={CANARY}\n{env.p}_ATOMIC=true\n")
+    env.run("deploy")
+    v1 = spec(env)
+    stack_file = (env.kargo.merged / f"stacks/{env.a}.yml").read_text()
+    push(env.client, env.image, env.repo, "1", "1-crashing", entrypoint=["/bin/false"])
+    failed = env.run("-a", f"deploy:{env.a}", check=False)
+    out = failed.stdout + failed.stderr
+    assert failed.returncode != 0, out
+    assert (env.kargo.merged / f"stacks/{env.a}.yml").read_text() == stack_file  # image alone
+    assert f"service {env.app} failed" in out
+    assert f"rollback {env.a}: the deploy did not converge ({env.p}_ATOMIC)" in out
+    assert f"stack {env.a} was rolled back to the version that ran before" in out, out
+    assert "no earlier version" not in out
+    assert CANARY not in out
+    now = spec(env)
+    assert image(now) == image(v1)  # the digest before, pinned: the tag names the crashing one
+    assert now["Labels"].pop("com.docker.stack.image") == image(v1)
+    assert v1["Labels"].pop("com.docker.stack.image") == f"{env.repo}:1"
+    assert now == v1
+    tasks = converged(env, 1)
+    assert {t["Spec"]["ContainerSpec"]["Image"] for t in tasks} == {image(v1)}
+    plan = env.run("plan", check=False)
+    assert f"{env.a}: rolled back: what runs is not stacks/{env.a}.yml" in plan.stdout
+
+
+BROKEN_ENV = {
+    "a variable set twice": "STACKS=x\nSTACKS=y\n",
+    "a syntax error": "GREETING='never closed\n",
+}
+
+
+@pytest.mark.parametrize("broken", sorted(BROKEN_ENV))
+def test_rollback_needs_nothing_of_a_broken_workspace(app, broken):
+    # the workspace .env cannot be read: every task that reads it fails in
+    # one line, but rollback:<stack> exists (kargo recorded the stack's
+    # versions) and puts the stack back, with the last deploy's timeout
+    env = app
+    env.run("deploy")
+    v1 = spec(env)
+    v2(env)
+    env.run("deploy")
+    converged(env, 2)
+    env.set_env(f"APP_TOKEN={CANARY}\n" + BROKEN_ENV[broken])
+    plan = env.run("plan", check=False)
+    assert plan.returncode not in (0, WOULD_RUN)
+    assert ".env" in plan.stderr and "Traceback" not in plan.stderr, plan.stderr
+    listed = env.run("list", check=False)
+    assert f"rollback:{env.a}" in listed.stdout, listed.stdout + listed.stderr
+    back = env.run(f"rollback:{env.a}")
+    assert f"image {env.repo}:2 -> {env.repo}:1" in back.stdout
+    assert "replicas 2 -> 1" in back.stdout
+    assert CANARY not in back.stdout + back.stderr and CANARY2 not in back.stdout + back.stderr
+    assert spec(env) == v1
+    converged(env, 1)
+    # a stack kargo keeps no versions of says so, still in one line
+    none = env.run(f"rollback:{env.a}-other", check=False)
+    assert none.returncode != 0
+    lines = [line for line in none.stderr.splitlines() if line.strip()]
+    assert lines == [f"kargo: rollback:{env.a}-other: stack {env.a}-other has no earlier version "
+                     "to roll back to: kargo keeps one once a second, different deploy of it "
+                     "converged"], none.stderr
+
+
+def test_a_rollback_without_the_workspace_sends_nothing_to_another_engine(app, remote):
+    # the .env cannot be read, so the engine is the shell's choice; here the
+    # shell names another engine (a swarm of its own), which does not run
+    # the stack: nothing is sent there, nor here
+    env = app
+    remote_env, remote_client = remote
+    env.run("deploy")
+    v2(env)
+    env.run("deploy")
+    second = spec(env)
+    env.set_env(f"APP_TOKEN={CANARY}\n" + BROKEN_ENV["a variable set twice"])
+    there = {s["ID"] for s in remote_client.api.services()}
+    proc = env.run(f"rollback:{env.a}", check=False,
+                   env={"DOCKER_HOST": remote_env["KARGO_REMOTE_SOCKET"]})
+    assert proc.returncode != 0
+    line, = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert line.startswith(f"kargo: rollback:{env.a}: stack {env.a} cannot be rolled back: "
+                           f"{remote_env['KARGO_REMOTE_SOCKET']} "), line
+    assert "does not run the services kargo deployed" in line and "DOCKER_HOST" in line, line
+    assert {s["ID"] for s in remote_client.api.services()} == there
+    assert spec(env) == second
+    converged(env, 2)

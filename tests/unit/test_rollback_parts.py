@@ -3,8 +3,11 @@ version ran, which configs and secrets it needs that the engine lost, and
 the versions history.py keeps."""
 from types import SimpleNamespace
 
+import pytest
+
 from kargo_tasks import history
-from kargo_tasks.rollback import missing, pin
+from kargo_tasks.errors import KargoError
+from kargo_tasks.rollback import _timeout, missing, pin
 from kargo_tasks.stacks import Resolved
 
 D1, D2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
@@ -65,3 +68,30 @@ def test_history_keeps_the_version_before_until_a_later_deploy(tmp_path):
     assert history.kept_names(layout, stack) == {"c3"}
     history.forget(layout, stack)  # the stack was removed
     assert history.read(layout, stack) == {} and not history.kept_names(layout, stack)
+
+
+def test_a_version_is_its_stack_file_and_its_images(tmp_path):
+    v1 = _version("v1", ["c1"])
+    assert history.same(v1, dict(v1, keep=["other"]))
+    assert not history.same(v1, dict(v1, images={"app": f"r/a:1@{D2}"}))
+    assert not history.same(v1, dict(v1, stack="v2"))
+    layout = SimpleNamespace(state=tmp_path)
+    assert history.recorded(layout) == []
+    history.converged(layout, SimpleNamespace(name="b"), v1, 40.0)
+    history.converged(layout, SimpleNamespace(name="a"), v1)
+    assert history.recorded(layout) == ["a", "b"]
+    assert history.read(layout, SimpleNamespace(name="b"))["timeout"] == 40.0
+
+
+def test_a_rollback_without_the_workspace_times_out_as_the_last_deploy(tmp_path, monkeypatch):
+    layout = SimpleNamespace(state=tmp_path)
+    stack = SimpleNamespace(name="s")
+    broken = SimpleNamespace(env=None, layout=layout)
+    monkeypatch.delenv("KARGO_DEPLOY_TIMEOUT", raising=False)
+    assert _timeout(broken, stack, {}) == 300  # nothing recorded: the default
+    assert _timeout(broken, stack, {"timeout": 40.0}) == 40
+    monkeypatch.setenv("KARGO_DEPLOY_TIMEOUT", "12")  # the shell wins, as for every variable
+    assert _timeout(broken, stack, {"timeout": 40.0}) == 12
+    monkeypatch.setenv("KARGO_DEPLOY_TIMEOUT", "soon")
+    with pytest.raises(KargoError, match="shell: KARGO_DEPLOY_TIMEOUT must be a number"):
+        _timeout(broken, stack, {"timeout": 40.0})

@@ -1,8 +1,11 @@
 """specdiff.changes: a resolved service against the engine's spec, in lines
 that name what changes and never show a value of the environment or of a
 secret."""
+import pytest
+
+from kargo_tasks import dockeryaml
 from kargo_tasks.masking import LABEL
-from kargo_tasks.specdiff import changes
+from kargo_tasks.specdiff import changes, engine_text
 
 CANARY = "s3cr3t-canary"
 
@@ -84,3 +87,30 @@ def test_a_config_version_the_engine_holds_is_read_from_it(tmp_path):
     at = lines.index("config /etc/app.conf changed:")
     assert lines[at + 1:at + 6] == ["  --- running", "  +++ new", "  @@ -1 +1 @@",
                                     "  -a = 2", "  +a = 1"]
+
+
+# What the docker CLI 28 makes of each value of a compose file's environment
+# mapping (`docker stack config`; `docker stack deploy` gives the engine that
+# text, see test_rollback.py's RATIO, LIMIT, HUGE): Go's fmt.Sprint. It
+# refuses `true` ("must be a string, number or null", as kargo does) and
+# `.inf`/`.nan` ("json: unsupported value: +Inf").
+ENGINE_HELD = [
+    ("1.0", "1"), ("1e3", "1000"), ("0x10", "16"), ("null", None),
+    ("123456789.0", "1.23456789e+08"),
+    ("0.00001", "1e-05"), ("0.0001", "0.0001"), ("1e21", "1e+21"), ("0o17", "15"),
+    ("017", "15"), ("2.5", "2.5"), ("1_000", "1000"), ("100000.0", "100000"),
+    ("1000000.0", "1e+06"), ("-0.0", "-0"), ("12345678901234567890", "12345678901234567890"),
+    ("0b101", "5"), ("2001-12-14", "2001-12-14 00:00:00 +0000 UTC"), ('""', ""),
+    ("3.0e-7", "3e-07"), ("1.5e300", "1.5e+300"), ("'true'", "true"), ("'1.0'", "1.0"),
+]
+
+
+@pytest.mark.parametrize("written, held", ENGINE_HELD)
+def test_an_environment_value_compares_as_the_engine_holds_it(written, held):
+    # the value as kargo's stack file holds it, read back as a deploy reads it
+    value = dockeryaml.load(f"V: {written}\n", "x")[0]["V"]
+    assert engine_text(value) == held
+    entry = "V" if held is None else f"V={held}"
+    container = {"Image": "reg/app:1", "Env": [entry]}
+    assert changes({"image": "reg/app:1", "environment": {"V": value}},
+                   {"TaskTemplate": {"ContainerSpec": container}}, {}, {}.get) == []
