@@ -225,7 +225,7 @@ def resolve(environ=None, sources=None):
     came from the shell)."""
     environ = os.environ if environ is None else environ
     folder = config_dir(environ, sources)
-    if environ.get("DOCKER_HOST", "").strip():
+    if environ.get("DOCKER_HOST"):  # blanks too: the CLI's default context, its socket
         return _default(environ, sources, folder, _how("DOCKER_HOST", sources))
     name, chosen_by = environ.get("DOCKER_CONTEXT"), _how("DOCKER_CONTEXT", sources)
     if not name:
