@@ -67,8 +67,7 @@ def describe():
 def _unreachable(what, exc):
     return EngineError(f"{NOT_RUNNING} on {describe()}", command=what, stderr=str(exc),
                        hint="start dockerd, e.g. bash scripts/engine-up, or choose another "
-                            "engine with DOCKER_HOST or DOCKER_CONTEXT, in the shell or the "
-                            "workspace .env")
+                            "engine with DOCKER_HOST or DOCKER_CONTEXT")
 
 
 class _UnixConnection(http.client.HTTPConnection):
