@@ -25,6 +25,7 @@ class Project:
     plan: dict = field(default_factory=dict)
     catalog: catalog_mod.Catalog = None
     error: KargoError = None
+    shell: dict = None                # the environment it was loaded with (os.environ)
 
     def relative(self, path):
         """`path` as the operator knows it: in the workspace, defaults or repo."""
@@ -75,7 +76,7 @@ def env_files(lay, workspace):
 
 def load(root=None, shell=None):
     shell = os.environ if shell is None else shell
-    project = Project(workspace_mod.layout(root))
+    project = Project(workspace_mod.layout(root), shell=shell)
     lay = project.layout
     try:
         project.workspace = workspace_mod.resolve(lay, shell)
@@ -91,7 +92,7 @@ def load(root=None, shell=None):
     return project
 
 
-def engine_settings(project, shell=None):
+def engine_settings(project):
     """(environ, sources) choosing the engine (endpoint.resolve): the
     variables endpoint.VARIABLES of the run's environment, the shell first,
     then the workspace `.env`, then the defaults env file, as the bash Kargo
@@ -105,14 +106,21 @@ def engine_settings(project, shell=None):
     if env is None:
         files = env_files(project.layout, project.workspace)
         try:
-            env = environment.load(files, os.environ if shell is None else shell, only=VARIABLES)
+            env = environment.load(files, project.shell, only=VARIABLES)
         except KargoError as err:
             raise EngineError(f"cannot choose the Docker engine: {err}",
                               command="choose the Docker engine") from None
     workspace_env = str(project.workspace / ".env") if project.workspace else None
+    # an engine the shell names (`DOCKER_CONTEXT=staging doit deploy`) is the
+    # one: a DOCKER_HOST of the files would beat a DOCKER_CONTEXT (the CLI's
+    # order), so the files' are not read then
+    named = [n for n in ("DOCKER_HOST", "DOCKER_CONTEXT")
+             if env.get(n) and env.origins.get(n, "shell") == "shell"]
     environ, sources = {}, {}
     for name in VARIABLES:
         if name not in env:
+            continue
+        if named and name in ("DOCKER_HOST", "DOCKER_CONTEXT") and name not in named:
             continue
         environ[name] = env.get(name)
         origin = env.origins.get(name, "shell")

@@ -322,11 +322,11 @@ def test_tls_needs_its_authority_as_the_cli_does_verifying_or_not(bare, tmp_path
 
 # --- the workspace's .env chooses the engine (under the shell) -------------------------
 
-def _project(kargo, shell=None):
-    shell = dict(kargo.env, **(shell or {}))
-    for name in ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_TLS",
-                 "DOCKER_CERT_PATH"):
-        shell.pop(name, None)
+def _project(kargo, extra=None):
+    """The project of `kargo`, its shell without the machine's DOCKER_* but `extra`."""
+    shell = {k: v for k, v in kargo.env.items() if k not in (
+        "DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_TLS", "DOCKER_CERT_PATH")}
+    shell.update(extra or {})
     return project_mod.load(kargo.root, shell), shell
 
 
@@ -359,6 +359,20 @@ def test_the_defaults_env_file_chooses_it_too_and_the_workspace_beats_it(kargo):
     write(kargo.workspace / ".env", "DOCKER_CONTEXT=somewhere\nDOCKER_HOST=ws.example:1\n")
     project, shell = _project(kargo)
     assert resolve(*project_mod.engine_settings(project)).host == "tcp://ws.example:1"
+
+
+def test_an_engine_the_shell_names_is_the_one(kargo, config):
+    """`DOCKER_CONTEXT=plain doit deploy` with a workspace .env that sets
+    DOCKER_HOST: the shell's context (DOCKER_HOST would beat it for the CLI)."""
+    folder, _, _ = config
+    write(kargo.workspace / ".env", "DOCKER_HOST=tcp://prod.example:2376\n")
+    project, shell = _project(kargo, {"DOCKER_CONTEXT": "plain", "DOCKER_CONFIG": str(folder)})
+    point = resolve(*project_mod.engine_settings(project))
+    assert (point.context, point.host, point.chosen_by) == (
+        "plain", "tcp://plain.example:2375", "DOCKER_CONTEXT")
+    assert "DOCKER_HOST" not in cli_env(point, project.env.as_dict())
+    project, shell = _project(kargo, {"DOCKER_HOST": "tcp://shell.example:1"})
+    assert resolve(*project_mod.engine_settings(project)).host == "tcp://shell.example:1"
 
 
 def test_a_context_and_relative_folders_from_the_workspace_env(kargo, certs):
