@@ -275,7 +275,8 @@ def _named(name, folder, chosen_by):
     except (ValueError, KeyError, TypeError):
         raise EngineError(f'docker context "{name}" has no docker endpoint in {meta}',
                           command=CHOOSE) from None
-    host = parse_host(docker.get("Host") or "", how=chosen_by, what=f'the host of docker context "{name}"')
+    host = parse_host(docker.get("Host") or "", how=chosen_by,
+                      what=f'the host of docker context "{name}"')
     tls_dir = os.path.join(folder, "contexts", "tls", digest, "docker")
     ca = os.path.join(tls_dir, "ca.pem")
     ca = ca if os.path.isfile(ca) else None

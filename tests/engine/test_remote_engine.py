@@ -178,7 +178,8 @@ def test_the_workspace_env_chooses_the_engine(workspace, remote, tmp_path):
     ws = kargo.workspace
     (ws / "certs").mkdir()
     for name in ("ca.pem", "cert.pem", "key.pem"):
-        (ws / "certs" / name).write_bytes((Path(env["KARGO_REMOTE_CERT_PATH"]) / name).read_bytes())
+        source = Path(env["KARGO_REMOTE_CERT_PATH"]) / name
+        (ws / "certs" / name).write_bytes(source.read_bytes())
     write(ws / ".env", f'DOCKER_HOST="{env["KARGO_REMOTE_TLS_HOST"]} "\n'
                        "DOCKER_TLS_VERIFY=1\nDOCKER_CERT_PATH=certs\n")
     seen = tmp_path / "hook-saw"
