@@ -219,11 +219,9 @@ def test_context_and_never_the_default_socket(workspace, remote, how):
     else:
         subprocess.run(["docker", "context", "use", "kt-remote"], env=cli, check=True,
                        capture_output=True)
-    probe = EngineProbe()
+    # this run's /var/run/docker.sock is the probe: any use of it is counted
+    probe, wrap = _without_the_default_socket()
     try:
-        # this run's /var/run/docker.sock is the probe: any use of it is counted
-        wrap = ["unshare", "--mount", "sh", "-c",
-                f'mount --bind {probe.path} /var/run/docker.sock && exec "$@"', "sh"]
         run = _three_checks(kargo, stacks, client, extra, env["KARGO_REMOTE_SOCKET"], wrap)
         assert "engine: tcp://" in run("show").stdout
         used = probe.connections
