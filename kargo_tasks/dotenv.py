@@ -48,8 +48,10 @@ def _name_char(ch):
     return ch.isalnum() or ch in "_.-[]"
 
 
-def parse(text, where):
-    """The entries of a dotenv file's text, in order; errors name `where`:line."""
+def parse(text, where, *, last_wins=False):
+    """The entries of a dotenv file's text, in order; errors name `where`:line.
+    `last_wins`: a name set twice is not an error, its last line counts (as
+    for compose; what reads a broken file for a few names only wants)."""
     if text.startswith(BOM):
         text = text[1:]
     entries, seen, pos, n = [], {}, 0, len(text)
@@ -83,7 +85,7 @@ def parse(text, where):
             fail(f"{PARSE}: expected NAME=value (a name is letters, digits and _ . - [ ])", start)
         if not name:
             fail(f"{PARSE}: no variable name before the =", start)
-        if name in seen:
+        if name in seen and not last_wins:
             fail(f"{name} is already set on line {seen[name]}", start)
         seen[name] = line_at(start)
         pos += 1

@@ -12,12 +12,17 @@ the actions that make them), made for the same endpoint, and the docker CLI
 same endpoint pinned in its environment. Every failure becomes an
 EngineError carrying the command, the exit code and the engine's message.
 """
+import atexit
 import functools
 import http.client
 import json
 import os
+import shlex
+import shutil
 import socket
 import subprocess
+import tempfile
+import threading
 import urllib.parse
 
 from . import endpoint as endpoint_mod
@@ -35,10 +40,24 @@ RETRIES = 5
 STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
 
 
+# What chooses the engine of this run: a function giving (environ, sources)
+# for endpoint.resolve, set by the run's project (its shell and env files,
+# project.engine_settings); unset, the process's own environment.
+_settings = None
+
+
+def choose(settings):
+    """Make `settings()` what chooses this run's engine (from now on)."""
+    global _settings
+    _settings = settings
+    for cached in (current, _connection, client, _has_credentials):
+        cached.cache_clear()
+
+
 @functools.lru_cache(maxsize=None)
 def current():
     """The endpoint of this run (resolved once)."""
-    return endpoint_mod.resolve()
+    return endpoint_mod.resolve(*(_settings() if _settings else ()))
 
 
 def describe():
@@ -67,6 +86,58 @@ class _UnixConnection(http.client.HTTPConnection):
         self.sock = sock
 
 
+def _dial_stdio(url, conn):
+    """`ssh ... docker [--host=unix://<path>] system dial-stdio` on `conn`
+    (its stdin and stdout), as the docker CLI runs it for `url` (ssh://):
+    the remote command quoted for the remote shell."""
+    remote = ["docker"]
+    if url.path.strip("/"):
+        remote.append(f"--host=unix://{url.path}")
+    command = ["ssh", "-o", "ConnectTimeout=30", "-T"]
+    command += ["-l", url.username] if url.username else []
+    command += ["-p", str(url.port)] if url.port else []
+    command += ["--", url.hostname, shlex.join([*remote, "system", "dial-stdio"])]
+    return subprocess.Popen(command, stdin=conn, stdout=conn, stderr=subprocess.DEVNULL)
+
+
+class _SSHBridge:
+    """A unix socket of this process, in a folder only its user can open,
+    that carries each connection made to it over `ssh ... dial-stdio` to
+    the engine of an ssh:// endpoint: docker-py's client is made for it.
+    (docker-py's own ssh transport reads ssh://me@host:2222/run/x.sock as
+    port "2222/run/x.sock" and cannot name a remote socket.)"""
+
+    def __init__(self, url):
+        self.url = url
+        self.dir = tempfile.mkdtemp(prefix="kargo-ssh-")  # 0700
+        self.path = os.path.join(self.dir, "engine.sock")
+        self.processes = []
+        self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._server.bind(self.path)
+        self._server.listen(16)
+        threading.Thread(target=self._serve, daemon=True).start()
+        atexit.register(self.close)
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return  # closed
+            with conn:  # ssh holds its own copy of it
+                try:
+                    self.processes.append(_dial_stdio(self.url, conn))
+                except OSError:
+                    pass  # docker-py sees the connection closed: one error line
+
+    def close(self):
+        self._server.close()
+        for process in self.processes:
+            process.terminate()
+            process.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 class _SSHConnection(http.client.HTTPConnection):
     """HTTP over `ssh ... docker system dial-stdio`, the command the docker
     CLI runs for an ssh:// host (OpenSSH's own configuration applies)."""
@@ -77,16 +148,9 @@ class _SSHConnection(http.client.HTTPConnection):
         self.process = None
 
     def connect(self):
-        url = self.url
-        remote = ["docker"] + ([f"--host=unix://{url.path}"] if url.path not in ("", "/") else [])
-        command = ["ssh", "-o", "ConnectTimeout=30", "-T"]
-        command += ["-l", url.username] if url.username else []
-        command += ["-p", str(url.port)] if url.port else []
-        command += ["--", url.hostname, *remote, "system", "dial-stdio"]
         mine, theirs = socket.socketpair()
         try:
-            self.process = subprocess.Popen(command, stdin=theirs, stdout=theirs,
-                                            stderr=subprocess.DEVNULL)
+            self.process = _dial_stdio(self.url, theirs)
         except OSError:
             mine.close()
             raise
@@ -255,7 +319,7 @@ def _head_manifest(host, repo, tag):
 
 @functools.lru_cache(maxsize=None)
 def _has_credentials():
-    folder = endpoint_mod.config_dir(os.environ)
+    folder = current().config or endpoint_mod.config_dir(os.environ)
     try:
         with open(os.path.join(folder, "config.json"), encoding="utf-8") as f:
             config = json.load(f)
@@ -280,12 +344,18 @@ def client():
     # request would let REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replace the
     # endpoint's authority (docker/docker-py#2433). The endpoint decides.
     version = get("docker version", "/version")["ApiVersion"]
+    if base_url.startswith("ssh://"):
+        base_url = f"unix://{_SSHBridge(urllib.parse.urlsplit(point.host)).path}"
     try:
-        made = docker.DockerClient(base_url=base_url, tls=tls, timeout=TIMEOUT, version=version,
-                                   use_ssh_client=base_url.startswith("ssh://"))
+        made = docker.DockerClient(base_url=base_url, tls=tls, timeout=TIMEOUT, version=version)
     except docker.errors.DockerException as exc:
         raise _unreachable("docker version", exc) from None
     made.api.trust_env = False
+    # docker-py reads the credentials of the process's DOCKER_CONFIG: the
+    # run's may be another (set by the workspace .env)
+    config = os.path.join(point.config, "config.json") if point.config else None
+    if config and os.path.isfile(config):
+        made.api.reload_config(config)
     return made
 
 

@@ -27,7 +27,7 @@ class Entry:
     where: str     # "file:line"
 
 
-def parse_env_file(path):
+def parse_env_file(path, last_wins=False):
     """The entries of one dotenv file, in order; syntax errors name the line."""
     try:
         raw = path.read_bytes()
@@ -40,7 +40,7 @@ def parse_env_file(path):
         raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})",
                           where=f"{path}:{line}")
     return [Entry(e.name, e.raw, e.quote == "'", f"{path}:{e.line}")
-            for e in dotenv.parse(text, str(path))]
+            for e in dotenv.parse(text, str(path), last_wins=last_wins)]
 
 
 class Environment:
@@ -81,12 +81,15 @@ class Environment:
         return [n for n in now if now[n] != saved[n]]
 
 
-def load(files, shell=None):
-    """Merge the env files (earliest first) and the shell into an Environment."""
+def load(files, shell=None, only=None):
+    """Merge the env files (earliest first) and the shell into an Environment.
+    `only`: resolve just these names (and what they refer to), a name set
+    twice in a file taking its last line: a few variables read from files
+    that may be broken elsewhere."""
     shell = os.environ if shell is None else shell
     entries = {}
     for path in files:
-        for entry in parse_env_file(path):
+        for entry in parse_env_file(path, last_wins=only is not None):
             entries[entry.name] = entry
     values, origins = {}, {}
     for name, value in shell.items():
@@ -119,7 +122,7 @@ def load(files, shell=None):
         origins[entry.name] = entry.where
 
     for name, entry in pending.items():
-        if name not in values:
+        if name not in values and (only is None or name in only):
             resolving.append(name)
             resolve(entry)
             resolving.pop()

@@ -25,6 +25,7 @@ class Project:
     plan: dict = field(default_factory=dict)
     catalog: catalog_mod.Catalog = None
     error: KargoError = None
+    shell: dict = None                # the environment it was loaded with (os.environ)
 
     def relative(self, path):
         """`path` as the operator knows it: in the workspace, defaults or repo."""
@@ -75,7 +76,7 @@ def env_files(lay, workspace):
 
 def load(root=None, shell=None):
     shell = os.environ if shell is None else shell
-    project = Project(workspace_mod.layout(root))
+    project = Project(workspace_mod.layout(root), shell=shell)
     lay = project.layout
     try:
         project.workspace = workspace_mod.resolve(lay, shell)
@@ -91,16 +92,60 @@ def load(root=None, shell=None):
     return project
 
 
+def engine_settings(project):
+    """(environ, sources) choosing the engine (endpoint.resolve): the
+    variables endpoint.VARIABLES of the run's environment, the shell first,
+    then the workspace `.env`, then the defaults env file, as the bash Kargo
+    exported them to every docker command, and where a file set them. When
+    the environment cannot be read, only those variables are read again from
+    the files (a broken line elsewhere does not hide the engine the
+    workspace names); an error in them is the engine's error."""
+    from .endpoint import VARIABLES, Source
+    from .errors import EngineError
+    env = project.env
+    if env is None:
+        files = env_files(project.layout, project.workspace)
+        try:
+            env = environment.load(files, project.shell, only=VARIABLES)
+        except KargoError as err:
+            raise EngineError(f"cannot choose the Docker engine: {err}",
+                              command="choose the Docker engine") from None
+    workspace_env = str(project.workspace / ".env") if project.workspace else None
+    # an engine the shell names (`DOCKER_CONTEXT=staging doit deploy`) is the
+    # one: a DOCKER_HOST of the files would beat a DOCKER_CONTEXT (the CLI's
+    # order), so the files' are not read then
+    named = [n for n in ("DOCKER_HOST", "DOCKER_CONTEXT")
+             if env.get(n) and env.origins.get(n, "shell") == "shell"]
+    environ, sources = {}, {}
+    for name in VARIABLES:
+        if name not in env:
+            continue
+        if named and name in ("DOCKER_HOST", "DOCKER_CONTEXT") and name not in named:
+            continue
+        environ[name] = env.get(name)
+        origin = env.origins.get(name, "shell")
+        if origin == "shell":
+            continue
+        path = origin.rsplit(":", 1)[0]
+        shown = (f"the workspace .env {origin}" if path == workspace_env
+                 else f"the defaults env file {origin}")
+        sources[name] = Source(shown, os.path.dirname(path))
+    return environ, sources
+
+
 @functools.lru_cache(maxsize=None)
 def current():
     """The project of this process (the repo this package lives in), with
-    the run lock taken when the command may run tasks."""
+    the run lock taken when the command may run tasks. Its environment
+    chooses the engine of the run (engine.choose)."""
     project = load()
     try:
         lock.acquire(project.layout)
     except KargoError as err:
         from doit.exceptions import InvalidDodoFile
         raise InvalidDodoFile(str(err))  # doit prints it as one line, no traceback
+    from . import engine
+    engine.choose(functools.partial(engine_settings, project))
     return project
 
 

@@ -9,6 +9,7 @@ probe that counts connections: kargo never opens it."""
 import os
 import subprocess
 import time
+from pathlib import Path
 
 import docker
 import pytest
@@ -146,12 +147,61 @@ def test_tls_endpoint_from_docker_host(workspace, remote):
         run("show").stdout
 
 
-def test_ssh_endpoint_from_docker_host(workspace, remote):
+@pytest.mark.parametrize("socket_path", [False, True])
+def test_ssh_endpoint_from_docker_host(workspace, remote, socket_path):
+    """With the remote socket's path in the address too (ssh://me@host:port/path):
+    docker-py's own ssh transport took "port/path" for its port, so every write
+    failed; the docker CLI runs `docker --host=unix://<path> system dial-stdio`."""
     kargo, stacks, client = workspace
     env, _ = remote
-    run = _three_checks(kargo, stacks, client, {"DOCKER_HOST": env["KARGO_REMOTE_SSH_HOST"]},
+    host = env["KARGO_REMOTE_SSH_HOST"]
+    if socket_path:
+        host += env["KARGO_REMOTE_SOCKET"][len("unix://"):]
+    run = _three_checks(kargo, stacks, client, {"DOCKER_HOST": host},
                         env["KARGO_REMOTE_SOCKET"])
-    assert f"engine: {env['KARGO_REMOTE_SSH_HOST']} (chosen by DOCKER_HOST)" in run("show").stdout
+    assert f"engine: {host} (chosen by DOCKER_HOST)" in run("show").stdout
+
+
+def _without_the_default_socket():
+    """A probe for this run's /var/run/docker.sock, and the command prefix
+    that puts it there (a mount namespace of the run's own)."""
+    probe = EngineProbe()
+    return probe, ["unshare", "--mount", "sh", "-c",
+                   f'mount --bind {probe.path} /var/run/docker.sock && exec "$@"', "sh"]
+
+
+def test_the_workspace_env_chooses_the_engine(workspace, remote, tmp_path):
+    """The bash Kargo sourced the workspace .env before every docker command:
+    its DOCKER_HOST (a blank after it), DOCKER_TLS_VERIFY and a DOCKER_CERT_PATH
+    relative to the workspace choose the engine of every read, every write,
+    the `docker stack deploy` kargo runs and the hooks; the shell sets none
+    of them and the default socket is never opened."""
+    kargo, stacks, client = workspace
+    env, _ = remote
+    ws = kargo.workspace
+    (ws / "certs").mkdir()
+    for name in ("ca.pem", "cert.pem", "key.pem"):
+        source = Path(env["KARGO_REMOTE_CERT_PATH"]) / name
+        (ws / "certs" / name).write_bytes(source.read_bytes())
+    write(ws / ".env", f'DOCKER_HOST="{env["KARGO_REMOTE_TLS_HOST"]} "\n'
+                       "DOCKER_TLS_VERIFY=1\nDOCKER_CERT_PATH=certs\n")
+    seen = tmp_path / "hook-saw"
+    # a hook asks the engine with the docker CLI (from the merged deploy/ folder)
+    write(ws / "deploy/front_before.sh",
+          f"#!/bin/sh\nset -e\ndocker info --format '{{{{.Swarm.NodeID}}}}' >> {seen}\n",
+          mode=0o755)
+    probe, wrap = _without_the_default_socket()
+    try:
+        run = _three_checks(kargo, stacks, client, {}, env["KARGO_REMOTE_SOCKET"], wrap)
+        shown = run("show").stdout
+        used = probe.connections
+    finally:
+        probe.close()
+    assert used == 0, "the default socket was used"
+    assert (f"engine: {env['KARGO_REMOTE_TLS_HOST']} (chosen by DOCKER_HOST in the workspace "
+            f".env {ws}/.env:1, TLS)") in shown, shown
+    node = client.info()["Swarm"]["NodeID"]
+    assert seen.read_text().split() == [node], "the hook ran on another engine"
 
 
 @pytest.mark.parametrize("how", ["docker context use", "DOCKER_CONTEXT"])
@@ -172,11 +222,9 @@ def test_context_and_never_the_default_socket(workspace, remote, how):
     else:
         subprocess.run(["docker", "context", "use", "kt-remote"], env=cli, check=True,
                        capture_output=True)
-    probe = EngineProbe()
+    # this run's /var/run/docker.sock is the probe: any use of it is counted
+    probe, wrap = _without_the_default_socket()
     try:
-        # this run's /var/run/docker.sock is the probe: any use of it is counted
-        wrap = ["unshare", "--mount", "sh", "-c",
-                f'mount --bind {probe.path} /var/run/docker.sock && exec "$@"', "sh"]
         run = _three_checks(kargo, stacks, client, extra, env["KARGO_REMOTE_SOCKET"], wrap)
         assert "engine: tcp://" in run("show").stdout
         used = probe.connections
