@@ -130,15 +130,15 @@ def pull(workspace):
                        "HEAD..@{u}").splitlines()
     old = _checked(workspace, "git rev-parse", "rev-parse", "HEAD").strip()
     new = _checked(workspace, "git rev-parse", "rev-parse", "@{u}").strip()
-    _checked(workspace, "git merge --ff-only", "merge", "--ff-only", "--quiet", new)
     changes = _changes(workspace, old, new)
+    _checked(workspace, "git merge --ff-only", "merge", "--ff-only", "--quiet", new)
+    # from here on the workspace has moved: what fails is undone or said
     _update_submodules(workspace, old, new, changes)
-    for change in changes:
-        if change.submodule and change.status == "D":
-            _drop_folder(workspace, change.path)  # a submodule upstream removed
+    kept = {change.path for change in changes if change.submodule and change.status == "D"
+            and not _drop_folder(workspace, change.path)}  # a submodule upstream removed
     return ([f"pulled {behind} commit{'s' * (behind > 1)} from {upstream}:"]
             + [f"  {line}" for line in commits] + ["files:"]
-            + [f"  {line}" for line in _files(workspace, changes)])
+            + [f"  {line}" for line in _files(workspace, changes, kept)])
 
 
 class Change(NamedTuple):
@@ -166,9 +166,10 @@ def _changes(repo, old, new):
     return found
 
 
-def _files(repo, changes, inside=""):
+def _files(repo, changes, kept=(), inside=""):
     """`status<TAB>path` lines of `changes` (as `git diff --name-status`),
-    a submodule's own files under its line, recursively."""
+    a submodule's own files under its line, recursively; `kept`: the
+    removed submodules whose folder holds the operator's files."""
     lines = []
     for change in changes:
         where = "\t".join(f"{inside}{path}" for path in change.paths)
@@ -177,17 +178,24 @@ def _files(repo, changes, inside=""):
             continue
         sub = repo / change.path
         if change.status == "D":
-            lines.append(f"D\t{where} (submodule removed)")
+            lines.append(f"D\t{where} (submodule removed" + (
+                "; its folder is kept: it holds files of yours)" if change.path in kept else ")"))
             continue
         if change.status == "A":
             lines.append(f"A\t{where} (submodule at {change.new[:7]})")
-            listed = _checked(sub, "git ls-tree", "ls-tree", "-r", "--name-only", change.new)
-            inner = [Change("A", (name,), "", "", False) for name in listed.splitlines()]
         else:
             lines.append(f"{change.status}\t{where} (submodule {change.old[:7]}.."
                          f"{change.new[:7]})")
-            inner = _changes(sub, change.old, change.new)
-        lines += _files(sub, inner, f"{where}/")
+        try:  # the workspace moved already: a listing that fails only lists less
+            if change.status == "A":
+                listed = _checked(sub, "git ls-tree", "ls-tree", "-r", "--name-only",
+                                  change.new)
+                inner = [Change("A", (name,), "", "", False) for name in listed.splitlines()]
+            else:
+                inner = _changes(sub, change.old, change.new)
+        except KargoError:
+            continue
+        lines += _files(sub, inner, (), f"{where}/")
     return lines
 
 
@@ -220,15 +228,19 @@ def _update_submodules(workspace, old, new, changes):
 def _drop_folder(workspace, path):
     """Remove the folder a submodule left in the work tree, when git no
     longer tracks it and nothing in it is the operator's (a clean checkout,
-    its git data kept under .git/modules)."""
+    its git data kept under .git/modules); False when it stays."""
     folder = workspace / path
-    if not (folder / ".git").is_file():
-        return
+    if not folder.exists():
+        return True
     if _git(workspace, "ls-files", "--error-unmatch", "--", path).returncode == 0:
-        return  # tracked again (the undo put it back)
+        return True  # tracked again (the undo put it back)
+    if not (folder / ".git").is_file():
+        return not any(folder.iterdir())  # an empty folder git left
     status = _git(folder, "status", "--porcelain", "--ignored")
-    if status.returncode == 0 and not status.stdout.strip():
-        shutil.rmtree(folder)
+    if status.returncode != 0 or status.stdout.strip():
+        return False
+    shutil.rmtree(folder)
+    return True
 
 
 def _initialise(workspace):

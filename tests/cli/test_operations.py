@@ -309,3 +309,20 @@ def test_pull_that_cannot_update_a_submodule_is_undone_on_one_line(repos, tmp_pa
         (tmp_path / "lost.git").rename(tmp_path / "shared.git")
     assert "pulled 1 commit from origin/main:\n" in kargo.run("pull").stdout
     assert git(ws, "status", "--porcelain") == ""
+
+
+def test_pull_keeps_the_folder_of_a_removed_submodule_that_holds_files_of_the_operator(
+        repos, tmp_path):
+    kargo, other, git = repos
+    ws = kargo.workspace
+    url, _shared = git.shared(tmp_path, "shared", {"front.conf": "level = 1\n"})
+    git.add_submodule(other, url, "configs/shared", "share configs")
+    kargo.run("pull")
+    write(ws / "configs/shared/notes.txt", "the operator's, untracked\n")
+    git(other, "rm", "-q", "configs/shared")
+    git(other, "commit", "-q", "-m", "no more sharing")
+    git(other, "push", "-q")
+    out = kargo.run("pull").stdout
+    assert ("  D\tconfigs/shared (submodule removed; its folder is kept: it holds files of "
+            "yours)\n") in out, out
+    assert (ws / "configs/shared/notes.txt").exists()
