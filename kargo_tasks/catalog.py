@@ -84,10 +84,20 @@ def image_ref(env, name):
 
 
 def images_of(stack, catalog, env):
-    """Names of the images kargo builds that the services of `stack` run."""
+    """Names of the images kargo builds that the services of `stack` run: a
+    service runs image X when its `<SERVICE>_IMAGE:<SERVICE>_TAG` is X's
+    `<X>_IMAGE:<X>_TAG` (the seeder runs MapProxy's image)."""
     built = {image_ref(env, name): name for name in catalog.images}
+    built.pop(None, None)  # an image without <X>_IMAGE is run by no service
     return sorted({built[ref] for ref in map(lambda s: image_ref(env, s), stack.services)
                    if ref in built})
+
+
+def used_images(catalog, env):
+    """Names of the images kargo builds that a stack of STACKS runs: what
+    `doit build` builds (any other is built only when named)."""
+    return sorted({name for stack in catalog.stacks.values()
+                   for name in images_of(stack, catalog, env)})
 
 
 def build(env, plan):

@@ -89,6 +89,8 @@ def walk(layer):
             files = [f for f in files if not f.startswith(".") and f not in layer.skip]
         else:
             dirs[:] = [d for d in dirs if d != ".git"]
+            # a submodule's `.git` is a file naming its git data: git's, not the operator's
+            files = [f for f in files if f != ".git"]
         for name in list(dirs):
             _check_inside(top_path / name, real_root, root)
             _check_no_loop(top_path / name, root)

@@ -10,6 +10,7 @@ from pathlib import Path
 from . import __version__
 from . import scripts
 from . import workspace as workspace_mod
+from .catalog import used_images
 from .errors import ConfigError, KargoError
 
 
@@ -74,8 +75,10 @@ def describe(project):
                 scheme = "http" if protocol == "tcp" else protocol
                 print(f"    {service} {scheme}://{here}:{outside} (port {inside})")
     print("images:")
+    used = set(used_images(project.catalog, project.env))
     for image in project.catalog.images.values():
-        print(f"  {image.name}  ({image.context})")
+        unused = "" if image.name in used else f"  (no stack runs it: build:{image.name} only)"
+        print(f"  {image.name}  ({image.context}){unused}")
     print("hooks:")
     for out in sorted(project.plan):
         if out.startswith("deploy/") and out.endswith(("_before.sh", "_after.sh")):

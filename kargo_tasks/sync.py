@@ -8,8 +8,12 @@ new workspace, in this process (which holds the lock). `deploy` sends only
 the stacks that differ from what runs, so what the pull changed is what
 moves. Exit status: 0 nothing was pulled, built or deployed; EXIT_SYNCED
 something was, and it all succeeded; 1 a task failed (a pulled workspace
-that does not read included); 3 the pull was refused (dirty, diverged, not a
-git repository, no upstream) or there is no workspace.
+that does not read included); 3 the pull was refused or undone (dirty,
+diverged, detached, not a git repository, no upstream, a submodule that
+cannot be updated) or there is no workspace. `build` builds only the images
+a stack runs (tasks/images.py): an image of the catalog no stack runs never
+fails a sync. The files a pull brought in submodules are in the workspace
+like any other (pull.py), so what they change is what moves.
 """
 from kargo_commands import EXIT_SYNCED  # noqa: F401 - one number, doc and code
 

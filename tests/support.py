@@ -214,3 +214,36 @@ class Git:
         self(clone, "add", "-A")
         self(clone, "commit", "-q", "-m", message)
         self(clone, "push", "-q")
+
+    def shared(self, top, name, files):
+        """A repository of shared configuration for submodules: a bare
+        `top/<name>.git` whose one commit holds `files` ({path: text}), and
+        a clone of it that pushes. Returns (url, clone). git refuses file://
+        submodules by default since 2.38.1: this HOME allows them."""
+        self(top, "config", "--global", "protocol.file.allow", "always")
+        seed = top / f"{name}-seed"
+        for rel, text in files.items():
+            write(seed / rel, text)
+        self(top, "init", "-q", str(seed))
+        self(seed, "add", "-A")
+        self(seed, "commit", "-q", "-m", f"{name}: first")
+        bare = top / f"{name}.git"
+        self(top, "clone", "-q", "--bare", str(seed), str(bare))
+        clone = top / f"{name}-work"
+        self(top, "clone", "-q", str(bare), str(clone))
+        return f"file://{bare}", clone
+
+    def add_submodule(self, clone, url, path, message):
+        """Add the submodule `url` at `path` in `clone`, commit and push."""
+        self(clone, "submodule", "add", "-q", url, path)
+        self(clone, "commit", "-q", "-m", message)
+        self(clone, "push", "-q")
+
+    def bump(self, clone, path, message):
+        """Move submodule `path` of `clone` to its upstream's newest commit;
+        commit and push."""
+        self(clone, "submodule", "update", "--init", "--remote", "-q", path)
+        self(clone / path, "submodule", "update", "--init", "--recursive", "-q")
+        self(clone, "add", path)
+        self(clone, "commit", "-q", "-m", message)
+        self(clone, "push", "-q")

@@ -2,9 +2,10 @@
 import functools
 
 from ..actions import guarded
+from ..catalog import used_images
 from ..environment import prefix
 from ..images import build_image, current, import_image
-from ..project import digest_key
+from ..project import current as current_project, digest_key
 from .common import each
 
 
@@ -14,7 +15,8 @@ def _context_files(project, image):
 
 
 def task_build():
-    """Build the images whose inputs changed, and push them (build:<image> for one)."""
+    """Build the images the stacks of STACKS run, when their inputs changed, and push them
+    (build:<image> for one, any image)."""
     def make(project, image):
         key_of = functools.partial(digest_key, project.layout)
         return {
@@ -26,8 +28,23 @@ def task_build():
             "uptodate": [current(project, image.prefix, key_of)],
             "verbosity": 2,
         }
-    yield from each(lambda project: project.catalog.images.values(), make, "build images",
-                    "build")
+    project = current_project()
+    if project.error:  # stand-ins that say the error
+        yield from each(lambda project: project.catalog.images.values(), make, "build images",
+                        "build")
+        return
+    # `build` is the group of the images a stack runs; an image no stack
+    # runs (a Weacast loader of a platform without Weacast, whose sources
+    # may not even be reachable) is a task of its own, `build:<image>`,
+    # listed like the others and run only when named.
+    used = set(used_images(project.catalog, project.env))
+    yield {"name": None, "doc": "build and push the images the stacks of STACKS run"}
+    for image in project.catalog.images.values():
+        task = make(project, image)
+        if image.name not in used:
+            task["basename"] = f"build:{task.pop('name')}"
+            task["doc"] += " (no stack runs it: built only when named)"
+        yield task
 
 
 def _importable(project):

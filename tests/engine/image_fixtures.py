@@ -212,7 +212,8 @@ class ImageEnv:
     def write_root(self, stacks=False):
         """defaults/ of our own (the fixture's mini defaults removed) and two
         contexts; with `stacks`, stack `<unique>-a` runs image a, stack
-        `<unique>-b` runs the busybox image."""
+        `<unique>-b` runs the busybox image; without, stack `<unique>-built`
+        (not deployed) runs both images."""
         defaults = self.kargo.root / "defaults"
         shutil.rmtree(defaults)
         lines = [f"{prefix(self.a)}_IMAGE={self.repo(self.a)}", f"{prefix(self.a)}_TAG=1",
@@ -229,7 +230,13 @@ class ImageEnv:
             write(defaults / f"deploy/{self.b}-svc.yml", SERVICE_YML.format(
                 service=f"{self.b}-svc", image="${BUSYBOX}"))
         else:
-            lines.append('STACKS=""')
+            # `doit build` builds the images a stack runs: one stack, never
+            # deployed by these tests, runs both
+            built = f"{self.unique}-built"
+            lines += [f'STACKS="{built}"', f'{prefix(built)}_STACK="{self.a} {self.b}"']
+            for image in (self.a, self.b):
+                write(defaults / f"deploy/{image}.yml", SERVICE_YML.format(
+                    service=image, image=f"${{{prefix(image)}_IMAGE}}:${{{prefix(image)}_TAG}}"))
         write(defaults / ".env.default", "\n".join(lines) + "\n")
         for image in (self.a, self.b):
             ctx = self.context(image)

@@ -114,6 +114,24 @@ def test_image_removed_out_of_band_is_rebuilt(images):
     assert images.run("build").stdout == ""
 
 
+def test_build_builds_the_images_a_stack_runs_and_the_others_when_named(images):
+    images.write_root(stacks=True)  # stack a runs image a; no stack runs image b
+    listing = images.run("list").stdout
+    assert f"build:{images.a}" in listing and f"build:{images.b}" in listing
+    plan = images.run("plan", check=False)  # build and deploy
+    assert f"\nbuild:{images.a}\n" in plan.stdout and f"build:{images.b}" not in plan.stdout
+    proc = images.run("build")
+    assert images.ran(proc, f"build:{images.a}") and f"build:{images.b}" not in proc.stdout
+    assert images.image_id(images.ref(images.a))
+    assert images.image_id(images.ref(images.b)) is None
+    assert images.registry.tags(images.path(images.b)) == []
+    assert images.run("build").stdout == ""
+    named = images.run(f"build:{images.b}")
+    assert images.ran(named, f"build:{images.b}")
+    assert images.registry.tags(images.path(images.b)) == ["1"]
+    assert images.run(f"build:{images.b}").stdout == ""
+
+
 def test_image_deleted_from_its_registry_is_pushed_again(images):
     images.write_root()
     images.run("build")

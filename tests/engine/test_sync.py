@@ -69,3 +69,82 @@ def test_sync_refuses_what_it_cannot_fast_forward(synced, how):
     assert line.startswith(f"kargo: sync: {env.kargo.workspace}: the workspace {expected}"), line
     assert proc.stdout == ""
     assert env.versions() == before  # nothing deployed
+
+
+def _config_text(env, service):
+    """The content of the first config `service` mounts, read from the engine."""
+    import base64
+    configs = env.inspect(service)["Spec"]["TaskTemplate"]["ContainerSpec"]["Configs"]
+    data = env.client.api.inspect_config(configs[0]["ConfigID"])["Spec"]["Data"]
+    return base64.b64decode(data).decode()
+
+
+def test_sync_deploys_what_a_submodule_brought(synced, tmp_path):
+    """The web configs are a submodule of the workspace (shared with other
+    workspaces): upstream adds it, then bumps it; sync brings its files and
+    moves the service reading them, and nothing else."""
+    env = synced
+    web, cache, worker = (env.service(env.a, "web"), env.service(env.a, "cache"),
+                          env.service(env.b, "worker"))
+    url, shared = env.git.shared(tmp_path, "shared", {"web.conf": "level = 3\n"})
+    env.git.add_submodule(env.other, url, "configs/web", "web configs from the shared repo")
+    first = env.run("sync", check=False)
+    assert first.returncode == SYNCED, first.stderr
+    assert "  A\tconfigs/web/web.conf\n" in first.stdout
+    assert _config_text(env, web) == "level = 3\n"  # the submodule's, over the defaults'
+
+    env.git.push(shared, "web.conf", "level = 4\n", "level 4 everywhere")
+    env.git.bump(env.other, "configs/web", "newer shared web configs")
+    before = env.versions()
+    since = env.now()
+    proc = env.run("sync", check=False)
+    assert proc.returncode == SYNCED, proc.stderr
+    assert " newer shared web configs\n" in proc.stdout
+    assert "  M\tconfigs/web/web.conf\n" in proc.stdout
+    assert f"deploy {env.a}: web (changed)" in proc.stdout
+    assert sent(proc) == [env.a]
+    assert {name for _type, _action, name in env.mutations(since) if _type == "service"} == {web}
+    after = env.versions()
+    assert after[cache] == before[cache] and after[worker] == before[worker]
+    assert _config_text(env, web) == "level = 4\n"
+    # the submodule is where upstream has it: nothing to commit, nothing more to do
+    assert env.git(env.kargo.workspace, "status", "--porcelain") == ""
+    again = env.run("sync", check=False)
+    assert (again.returncode, again.stdout, again.stderr) == (0, "", "")
+
+
+LOADER_DOCKERFILE = """\
+FROM {image}
+ARG MODEL
+# the loader's sources cannot be fetched from here
+RUN wget -q -T 5 http://127.0.0.1:9/$MODEL.tar.gz
+"""
+
+
+def test_sync_builds_no_image_that_no_stack_runs(synced, tmp_path):
+    """The workspace's catalog holds a Weacast loader no stack runs, whose
+    sources cannot be fetched: sync neither builds it nor fails on it."""
+    env = synced
+    ws = env.kargo.workspace
+    loader = "arome-france-loader"
+    write(ws / "images/weacast-loader/Dockerfile", LOADER_DOCKERFILE.format(image=env.image))
+    write(ws / ".env", 'WEACAST_MODELS="arome-france"\n'
+                       f"AROME_FRANCE_LOADER_IMAGE=127.0.0.1:5000/kargo-test-{env.name}/loader\n")
+    env.git(ws, "add", "-A")
+    env.git(ws, "commit", "-q", "-m", "a loader no stack runs")
+    env.git(ws, "push", "-q")
+    assert f"build:{loader}" in env.run("list").stdout  # listed like every image
+    plan = env.run("plan", check=False)
+    assert plan.returncode == 4 and "deploy\n" in plan.stdout, plan.stdout
+    assert "build:" not in plan.stdout
+
+    proc = env.run("sync", check=False)
+    assert proc.returncode == SYNCED, proc.stderr
+    assert f"build:{loader}" not in proc.stdout
+    assert sent(proc) == [env.a, env.b]
+    assert env.running(env.service(env.b, "worker"))
+    assert env.run("sync", check=False).returncode == 0
+    # named, it is built, and fails for what it is
+    named = env.run(f"build:{loader}", check=False)
+    assert named.returncode == 1
+    assert f"build:{loader}" in named.stderr and "returned a non-zero code" in named.stderr

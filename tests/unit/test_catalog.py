@@ -240,3 +240,23 @@ def test_atomic_takes_the_booleans_of_the_docker_cli():
     assert build(environment(STACKS="db", DB_STACK="mongodb"), plan).stacks["db"].atomic is False
     error = build_error(environment(STACKS="db", DB_STACK="mongodb", DB_ATOMIC="yes"), plan)
     assert error == ".env:3: DB_ATOMIC must be true or false, not 'yes'"
+
+
+def test_the_images_a_stack_runs_are_the_ones_doit_build_builds():
+    from kargo_tasks.catalog import images_of, used_images
+    env = environment(STACKS="web", WEB_STACK="front seeder", WEACAST_MODELS="gfs-world",
+                      MAPPROXY_IMAGE="reg/mapproxy", FRONT_IMAGE="reg/mapproxy",
+                      SEEDER_IMAGE="reg/seeder", SEEDER_TAG="2",
+                      GFS_WORLD_LOADER_IMAGE="reg/gfs")  # no service runs the loader
+    plan = {**composes("front", "seeder"), **plan_for(
+        "images/mapproxy/Dockerfile", "images/weacast-loader/Dockerfile",
+        "images/seeder/Dockerfile", "images/nameless/Dockerfile")}  # no NAMELESS_IMAGE
+    catalog = build(env, plan)
+    assert set(catalog.images) == {"mapproxy", "gfs-world-loader", "seeder", "nameless"}
+    # front runs mapproxy's image (same reference); seeder its own
+    assert images_of(catalog.stacks["web"], catalog, env) == ["mapproxy", "seeder"]
+    assert used_images(catalog, env) == ["mapproxy", "seeder"]
+    # a service without <SERVICE>_IMAGE does not run the image without <IMAGE>_IMAGE
+    env = environment(STACKS="web", WEB_STACK="front")
+    catalog = build(env, {**composes("front"), **plan_for("images/nameless/Dockerfile")})
+    assert used_images(catalog, env) == []

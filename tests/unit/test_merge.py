@@ -156,7 +156,8 @@ def test_top_level_dotfiles_and_layer_files_are_skipped(root, ws):
 
 def test_nested_dotfiles_are_kept_but_not_git_folders(root, ws):
     files(root.images, "x/Dockerfile", "x/.dockerignore", "x/.config/a", "x/.git/HEAD")
-    files(ws, "configs/front/.htaccess", "configs/.git/HEAD")
+    # configs/shared is a submodule: its .git is a file naming its git data
+    files(ws, "configs/front/.htaccess", "configs/.git/HEAD", "configs/shared/.git")
     assert set(plan_of(root, ws)) == {
         "images/x/Dockerfile", "images/x/.dockerignore", "images/x/.config/a",
         "configs/front/.htaccess",
