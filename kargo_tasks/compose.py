@@ -121,10 +121,30 @@ def resolve(stack, merged, env):
             spec["deploy"]["labels"] = {}
         spec["deploy"]["labels"][SPEC_LABEL] = _digest([spec, _used(doc, spec)])[:16]
     doc = {k: v for k, v in doc.items() if k != "version"}
-    if version and version[2] is not None:  # as the first file wrote it, or none
-        doc = {"version": version[2], **doc}
+    if version and version[2] is not None:  # as the first file wrote it, or what kargo's file needs
+        doc = {"version": needed_version(doc, version[2]), **doc}
     result.text = dump(doc)
     return result
+
+
+# What kargo writes that an older compose version's schema (docker/cli
+# cli/compose/schema/data/config_schema_v3.N.json) does not allow: the long
+# syntax of volumes and ports (3.2), a `name` on a config or secret (3.5).
+def needed_version(doc, declared):
+    """The version kargo's stack file declares: the file's own, or the first
+    one whose schema allows what kargo wrote (long syntaxes, names)."""
+    needs = (3, 0)
+    for spec in (doc.get("services") or {}).values():
+        if any(isinstance(v, dict) for key in ("volumes", "ports") for v in spec.get(key) or ()):
+            needs = max(needs, (3, 2))
+    if any(isinstance(item, dict) and "name" in item
+           for kind in ("configs", "secrets") for item in (doc.get(kind) or {}).values()):
+        needs = max(needs, (3, 5))
+    try:
+        have = tuple(int(part) for part in declared.split("."))
+    except ValueError:
+        return declared  # the CLI's to refuse, as for docker stack deploy
+    return declared if have >= needs or declared in ("", "3") else f"{needs[0]}.{needs[1]}"
 
 
 def _constraints(loaded, env, result):
@@ -158,6 +178,8 @@ def _hash_names(doc, stack, result):
     for kind in ("configs", "secrets"):
         names = result.config_names.setdefault(kind, set())
         for key, item in (doc.get(kind) or {}).items():
+            if isinstance(item, dict) and "file" in item and item.get("name"):
+                continue  # named by the operator: kept as written, as the CLI keeps it
             if isinstance(item, dict) and "file" in item:
                 content = Path(item["file"]).read_bytes()
                 # Swarm names are at most 64 characters: the hash must survive

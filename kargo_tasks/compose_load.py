@@ -117,7 +117,7 @@ class File:
         self._diverging(node, path)
         reads = set()
         value = substitute(node, self.env.get, where=str(self.path), first_line=line,
-                           lone="error", reads=reads)
+                           lone="error", reads=reads, args="literal")
         self.result.reads |= reads
         kind = _cast_kind(path)
         if kind is None or value == node:
@@ -152,10 +152,14 @@ class File:
                 self._service(name, spec)
         return doc
 
-    def _path(self, text):
+    def _path(self, text, as_written=False):
+        """An absolute path; `as_written`: one that is absolute already stays
+        as written (the CLI's bind mount sources keep `/var/lib/docker/`)."""
         if text.startswith("~"):
             self.result.reads.add("HOME")
             text = (self.env.get("HOME") or "") + text[1:]
+        if as_written and os.path.isabs(text):
+            return text
         return os.path.normpath(os.path.join(self.workdir, text))
 
     def _service(self, name, spec):
@@ -210,7 +214,7 @@ class File:
             except shortsyntax.SyntaxProblem as exc:
                 self.fail(f"{compose_schema.dotted(path)}: {exc}", path)
         if volume.get("type") == "bind" and volume.get("source"):
-            volume["source"] = self._path(volume["source"])
+            volume["source"] = self._path(volume["source"], as_written=True)
         return volume
 
     def _environment(self, spec, path):

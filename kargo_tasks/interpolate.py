@@ -11,7 +11,11 @@ compose files, `.env` values and `.tpl` templates.
   $$                 a literal $
 
 Defaults, messages and replacements may hold references themselves
-(`${A:-${B:-x}}`); braces inside them pair up as compose-go pairs them. An
+(`${A:-${B:-x}}`); braces inside them pair up as compose-go pairs them.
+With `args="literal"` (compose files, as docker/cli's loader reads them) an
+argument is text as written up to the first `}` (`${P:-$2y$05$h}` is
+`$2y$05$h`, `${A:-$$}` is `$$`) except a nested `${...}`, which kargo still
+expands (docker/cli leaves the text `${B}`: documented in the README). An
 unbraced name is the longest run of letters, digits and `_` (`$A.b` is A's
 value then `.b`). A `$` followed by anything else is `lone`: compose files
 refuse it, as `docker stack deploy` does ("invalid interpolation format");
@@ -30,21 +34,23 @@ def line_of(text, offset, first_line=1):
     return first_line + text.count("\n", 0, offset)
 
 
-def substitute(text, lookup, *, where, first_line=1, lone="keep", reads=None):
+def substitute(text, lookup, *, where, first_line=1, lone="keep", reads=None, args="expand"):
     """`text` with every reference replaced by `lookup(name)` (None = unset).
 
-    `where` names the file in errors; `lone` is "keep" or "error" (see the
-    module's doc); every name looked up is added to the set `reads`."""
+    `where` names the file in errors; `lone` is "keep" or "error", `args`
+    "expand" or "literal" (see the module's doc); every name looked up is
+    added to the set `reads`."""
     if "$" not in text:
         return text
     reads = set() if reads is None else reads
-    return _Expansion(text, lookup, where, first_line, lone, reads).run(0, None)[0]
+    return _Expansion(text, lookup, where, first_line, lone, reads, args).run(0, None)[0]
 
 
 class _Expansion:
-    def __init__(self, text, lookup, where, first_line, lone, reads):
+    def __init__(self, text, lookup, where, first_line, lone, reads, args="expand"):
         self.text, self.lookup, self.where = text, lookup, where
         self.first_line, self.lone, self.reads = first_line, lone, reads
+        self.literal = args == "literal"
 
     def fail(self, message, offset):
         raise ConfigError(message, where=f"{self.where}:{line_of(self.text, offset, self.first_line)}")
@@ -59,13 +65,17 @@ class _Expansion:
                 if depth == 0:
                     return "".join(parts), pos
                 depth -= 1
-            elif opened is not None and ch == "{":
+            elif opened is not None and ch == "{" and not self.literal:
                 depth += 1
             if ch != "$":
                 parts.append(ch)
                 pos += 1
                 continue
             nxt = text[pos + 1: pos + 2]
+            if opened is not None and self.literal and nxt != "{":
+                parts.append(ch)  # docker/cli: an argument is text as written
+                pos += 1
+                continue
             if nxt == "$":
                 parts.append("$")
                 pos += 2
@@ -119,7 +129,8 @@ class _Expansion:
             arg, close = self.run(pos + len(op), start)
         else:  # not needed: only find where it ends, reading and failing on nothing
             arg, close = _Expansion(text, lambda _: "set", self.where, self.first_line,
-                                    "keep", set()).run(pos + len(op), start)
+                                    "keep", set(), "literal" if self.literal else "expand"
+                                    ).run(pos + len(op), start)
         if op[-1] == "?" and used:
             self.fail(f"variable {name} is required: {arg or 'not set'}", start)
         if op[-1] == "-":
