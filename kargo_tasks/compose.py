@@ -144,7 +144,9 @@ def needed_version(doc, declared):
         have = tuple(int(part) for part in declared.split("."))
     except ValueError:
         return declared  # the CLI's to refuse, as for docker stack deploy
-    return declared if have >= needs or declared in ("", "3") else f"{needs[0]}.{needs[1]}"
+    if declared == "3" or have[0] != 3 or have >= needs:  # "3": the latest; not a 3.x: the CLI's to refuse, as it would
+        return declared
+    return f"{needs[0]}.{needs[1]}"
 
 
 def _constraints(loaded, env, result):

@@ -202,9 +202,16 @@ class File:
                 out.append(port)
                 continue
             try:
-                out.extend(shortsyntax.ports(port))
+                expanded = shortsyntax.ports(port)
             except shortsyntax.SyntaxProblem as exc:
                 self.fail(f"{compose_schema.dotted(path + (i,))}: {exc}", path + (i,))
+            for one in expanded:
+                if one in out:  # the stack file would hold it twice: the CLI's schema refuses that
+                    self.fail(f"{compose_schema.dotted(path + (i,))}: the port "
+                              f"{one.get('published', '')}:{one['target']}/{one['protocol']} is "
+                              "given twice (a host IP is dropped, as the CLI drops it)",
+                              path + (i,))
+                out.append(one)
         return out
 
     def _volume(self, volume, path):
