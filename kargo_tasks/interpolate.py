@@ -104,6 +104,23 @@ class _Expansion:
                       f"${{{name}:-default}}; {FIX})", offset)
         return value
 
+    def _as_docker_reads(self, start, name, op):
+        """docker/cli splits `${...}` (up to its first `}`) at the first `:-`
+        anywhere, else the first `-`, then `:?`, then `?`: where that is not
+        the operator after the name (`${A:?x-y}`, `${A-x:-y}`), the CLI means
+        another variable: refuse rather than deploy other values."""
+        end = self.text.find("}", start)
+        content = self.text[start + 2: end if end >= 0 else len(self.text)]
+        for sep in (":-", "-", ":?", "?"):
+            if sep in content:
+                theirs = content.split(sep, 1)[0]
+                if (theirs, sep) != (name, op):
+                    shown = self.text[start: end + 1]
+                    self.fail(f"{shown!r}: docker stack deploy reads it as a {sep} of a variable "
+                              f"named {theirs!r} (it splits at the first :- or -); write it so "
+                              "both read it the same", start)
+                return
+
     def braced(self, start):
         """Expand the `${...}` at `start`: (value, offset after it)."""
         text = self.text
@@ -121,6 +138,8 @@ class _Expansion:
             if end < 0:
                 self.fail("unterminated ${ (missing })", start)
             self.fail(f"bad variable reference {text[start:end + 1]!r} ({FIX})", start)
+        if self.literal:
+            self._as_docker_reads(start, name, op)
         self.reads.add(name)
         value = self.lookup(name)
         empty = value is None or (op[0] == ":" and value == "")

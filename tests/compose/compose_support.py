@@ -11,8 +11,6 @@ import os
 import subprocess
 from pathlib import Path
 
-import yaml
-
 from kargo_tasks import catalog, compose, dockeryaml, environment
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -137,8 +135,14 @@ def both_ways(folder, text, shell=None, name="x"):
         out.write_text(resolved.text, encoding="utf-8")
         proc = docker(["stack", "config", "-c", str(out)], cwd=folder, check=False)
         kargo = (Refused(f"the CLI refuses kargo's file: {proc.stderr.strip()}") if proc.returncode
-                 else normalized(yaml.safe_load(proc.stdout)))
+                 else normalized(_cli_output(proc.stdout)))
     proc = subprocess.run(["docker", "stack", "config", "-c", str(source)], capture_output=True,
                           text=True, cwd=folder, env=values, timeout=120)
-    cli = Refused(proc.stderr.strip()) if proc.returncode else normalized(yaml.safe_load(proc.stdout))
+    cli = Refused(proc.stderr.strip()) if proc.returncode else normalized(_cli_output(proc.stdout))
     return kargo, cli
+
+
+def _cli_output(text):
+    """`docker stack config`'s output, read as go-yaml writes it (PyYAML
+    would read a plain `=` as its value tag)."""
+    return dockeryaml.load(text, "docker stack config")[0]

@@ -111,3 +111,23 @@ def test_the_version_kargo_declares_allows_what_it_wrote(tmp_path):
     assert compose.needed_version({"services": {"x": {"ports": [{"target": 1}]}}}, "3.0") == "3.2"
     assert compose.needed_version({"services": {"x": {"ports": ["1:1"]}}}, "3.0") == "3.0"
     assert compose.needed_version({"services": {}}, "3") == "3"
+
+
+# Found by the fuzzer (test_fuzz_docker.py): docker/cli splits a reference at
+# the first `:-` anywhere, else the first `-`, before it looks for `?`.
+SPLIT_ELSEWHERE = [
+    ("${A:?must-be-set}", {}, "be-set"),       # a default `be-set` of a variable `A:?must`
+    ("${A:?-}", {}, ""),
+    ("${A-x:-y}", {"A": "set"}, "y"),          # a default `y` of a variable `A-x`
+    ("${A?x:-y}", {"A": "set"}, "y"),
+]
+
+
+@pytest.mark.parametrize("text, shell, cli_value", SPLIT_ELSEWHERE,
+                         ids=[c[0] for c in SPLIT_ELSEWHERE])
+def test_a_reference_the_cli_splits_elsewhere_is_refused(text, shell, cli_value, tmp_path):
+    kargo, cli = both_ways(tmp_path, f"services:\n  x:\n    image: a\n    labels:\n"
+                                     f"      l: \"{text}\"\n", shell)
+    assert cli["services"]["x"]["labels"]["l"] == cli_value
+    assert isinstance(kargo, Refused)
+    assert f"{tmp_path}/deploy/x.yml:5: " in str(kargo) and "splits at the first" in str(kargo)

@@ -1,0 +1,163 @@
+"""Differential fuzzing against Docker's own loader: Hypothesis generates
+compose files (interpolation forms and modifiers, YAML quoting and escapes,
+plain scalars go-yaml reads its own way, anchors and merge keys, bare and
+empty environment entries, short and long ports and volumes, values the CLI
+casts) and environments, and kargo's stack file must give, through `docker
+stack config`, the configuration `docker stack config` gives the same file
+and environment, field by field; or both refuse. kargo's documented
+strictness (an undefined variable, a `$` that starts no reference, a port
+given twice) may refuse what the CLI takes; nothing else may differ.
+
+A fixed, derandomized budget runs in the suite; KARGO_FUZZ_EXAMPLES=<n>
+runs n examples with a fresh seed (a long run, on demand). Every
+difference found is a fixed row of upstream_vectors.py or
+test_as_docker_reads.py, not a skipped example.
+"""
+import os
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from compose_support import Refused, both_ways
+
+EXAMPLES = int(os.environ.get("KARGO_FUZZ_EXAMPLES", "0"))
+BUDGET = settings(max_examples=EXAMPLES or 60, derandomize=not EXAMPLES, deadline=None,
+                  suppress_health_check=list(HealthCheck), database=None)
+# kargo's refusals the README documents (what the CLI takes and kargo does not)
+DOCUMENTED = ("is not defined", "a $ must start a reference", "is given twice")
+
+NAMES = ["A", "B", "EMPTY", "N", "RO", "UNSET"]
+safe_text = st.text(st.sampled_from("abcXYZ019 _-./:=@%+,"), max_size=8)
+env_value = st.one_of(safe_text, st.sampled_from(["", "yes", "no", "True", "0", "3", "2.5", "x y",
+                                                  "$HOME", "a$b", "$$", "{}", "0o17", "~"]))
+
+
+def reference():
+    """One `$` form docker/cli and kargo both define (no nested `${`)."""
+    name = st.sampled_from(NAMES)
+    default = st.text(st.sampled_from("ab1 $:-?{/"), max_size=6).filter(
+        lambda t: "}" not in t and "${" not in t)
+    op = st.sampled_from([":-", "-", ":?", "?"])
+    return st.one_of(
+        st.builds(lambda n: f"${{{n}}}", name),
+        st.builds(lambda n: f"${n} ", name),  # unbraced, then a blank (not -, :- ? or :?)
+        st.builds(lambda n, o, d: f"${{{n}{o}{d}}}", name, op, default),
+        st.just("$$"), st.just("$$x"))
+
+
+piece = st.one_of(safe_text, reference())
+interpolated = st.lists(piece, min_size=1, max_size=4).map("".join)
+plain_scalar = st.sampled_from([
+    "yes", "on", "n", "Y", "true", "False", "~", "null", "0o17", "0755", "0x1F", "1e3", "1_000",
+    "3000:30", ".5", "+1", "-0", "2001-12-14", "2001-12-14 21:59:43.10", "1.0", "010", "0b11",
+    "9223372036854775808", "abc", "a b", "'", "#x", "-", "=", "0.1e1"])
+
+
+def scalar():
+    """A YAML scalar as text: quoted (single, double, with escapes) or plain."""
+    def single(t):
+        return "'" + t.replace("'", "''") + "'"
+
+    def double(t):
+        return '"' + t.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return st.one_of(
+        interpolated.map(single), interpolated.map(double),
+        st.sampled_from(['"\\t"', '"\\\'"', '"a\\u00e9"', '"\\x41"', '"$${X}"']),
+        plain_scalar)
+
+
+def environment_block():
+    entry_map = st.tuples(st.sampled_from(NAMES + ["K1", "K2"]),
+                          st.one_of(scalar(), st.just(""), st.just("null")))
+    as_map = st.lists(entry_map, max_size=4, unique_by=lambda e: e[0]).map(
+        lambda es: "    environment:\n" + "".join(f"      {k}: {v}\n" for k, v in es) if es else "")
+    entry_list = st.one_of(
+        st.sampled_from(NAMES + ["K1"]),  # bare: from the environment
+        st.builds(lambda k: f"{k}=", st.sampled_from(NAMES)),
+        st.builds(lambda k, v: f"{k}={v}", st.sampled_from(["K1", "K2", "K3"]), interpolated))
+    as_list = st.lists(entry_list, max_size=4, unique_by=lambda e: e.split("=")[0]).map(
+        lambda es: "    environment:\n" + "".join(
+            f"      - '{e.replace(chr(39), chr(39) * 2)}'\n" for e in es) if es else "")
+    return st.one_of(as_map, as_list)
+
+
+labels = st.lists(st.tuples(st.sampled_from(["l1", "l2", "com.x"]), scalar()), max_size=3,
+                  unique_by=lambda e: e[0]).map(
+    lambda es: "    labels:\n" + "".join(f"      {k}: {v}\n" for k, v in es) if es else "")
+ports = st.lists(st.sampled_from([
+    '"8080:80"', "80", '"8000-8001:80-81"', '"9090:90/udp"', '"${N}:80"',
+    "{target: 81, published: 8081}", "{target: 82, published: 8082, mode: host}"]),
+    max_size=3, unique=True).map(
+    lambda ps: "    ports:\n" + "".join(f"      - {p}\n" for p in ps) if ps else "")
+volumes = st.lists(st.sampled_from([
+    '"/srv/a:/a:ro"', '"/var/lib/docker/:/d"', '"data:/data"', '"./rel:/r"', '"/tmp"',
+    "{type: bind, source: /srv/b/, target: /b}", "{type: volume, source: data, target: /v}",
+    "{type: tmpfs, target: /t}"]), max_size=3, unique=True).map(
+    lambda vs: "    volumes:\n" + "".join(f"      - {v}\n" for v in vs) if vs else "")
+deploy = st.fixed_dictionaries({
+    "replicas": st.sampled_from(["", "      replicas: ${N}\n", "      replicas: 2\n"]),
+    "ratio": st.sampled_from(["", "      update_config:\n        max_failure_ratio: ${N}\n",
+                              "      update_config:\n        max_failure_ratio: 0.5\n"]),
+    "labels": st.sampled_from(["", "      labels: [\"d=${A:-x}\", \"e\"]\n"]),
+}).map(lambda d: ("    deploy:\n" + "".join(d.values())) if any(d.values()) else "")
+command = st.one_of(st.just(""), interpolated.map(lambda t: f"    command: {scalar_of(t)}\n"),
+                    st.lists(interpolated, min_size=1, max_size=3).map(
+                        lambda ts: "    command: [" + ", ".join(scalar_of(t) for t in ts) + "]\n"))
+flags = st.sampled_from(["", "    read_only: ${RO}\n", "    tty: true\n",
+                         "    healthcheck:\n      test: echo ${A:-ok}\n      retries: ${N}\n",
+                         "    stop_grace_period: 1s\n", "    init: yes\n"])
+anchors = st.sampled_from([
+    ("", ""),
+    ("x-common: &common\n  environment:\n    K9: common\n  labels: [c=1]\n", "    <<: *common\n"),
+    ("x-env: &env\n  K9: ${A:-anchor}\n", "    environment: *env\n"),
+    ("x-a: &a [one]\nx-b: &a [two]\n", "    command: *a\n")])
+
+
+def scalar_of(text):
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@st.composite
+def compose_file(draw):
+    top, use = draw(anchors)
+    body = (draw(environment_block()) if "environment" not in use else "") + draw(labels) \
+        + draw(ports) + draw(volumes) + draw(deploy) + draw(flags) \
+        + (draw(command) if "command" not in use else "")
+    version = draw(st.sampled_from(["", 'version: "3.8"\n', 'version: "3.2"\n', 'version: "3"\n']))
+    image = draw(st.sampled_from(["busybox", "${A:-busybox}", "busybox:${B-latest}"]))
+    text = f"{version}{top}services:\n  x:\n    image: {scalar_of(image)}\n{use}{body}"
+    if "data:" in body:
+        text += "volumes:\n  data: {}\n"
+    return text
+
+
+shell_env = st.fixed_dictionaries({}, optional={
+    "A": env_value, "B": env_value, "EMPTY": st.just(""),
+    "N": st.sampled_from(["1", "2", "3", "0", "x", "1.5", "+2", "010"]),
+    "RO": st.sampled_from(["true", "yes", "false", "no", "1", "x", "True", "ON"])})
+
+
+def test_docker_stack_config_is_here():
+    help_text = subprocess.run(["docker", "stack", "config", "--help"], capture_output=True,
+                               text=True) if shutil.which("docker") else None
+    if help_text is None or help_text.returncode:
+        pytest.fail("the docker CLI with `docker stack config` (23 or later) is needed: "
+                    "scripts/install-docker-cli", pytrace=False)
+
+
+@BUDGET
+@given(text=compose_file(), shell=shell_env)
+def test_kargo_reads_what_docker_reads(text, shell):
+    test_docker_stack_config_is_here()
+    with tempfile.TemporaryDirectory(prefix="kargo-fuzz-") as folder:
+        kargo, cli = both_ways(folder, text, shell)
+    if isinstance(kargo, Refused) and any(words in str(kargo) for words in DOCUMENTED):
+        return  # kargo's documented strictness
+    if isinstance(cli, Refused):
+        assert isinstance(kargo, Refused), f"the CLI refuses ({cli}), kargo takes:\n{text}"
+        return
+    assert not isinstance(kargo, Refused), f"kargo refuses ({kargo}), the CLI takes:\n{text}"
+    assert kargo == cli, text
