@@ -131,3 +131,15 @@ def test_a_reference_the_cli_splits_elsewhere_is_refused(text, shell, cli_value,
     assert cli["services"]["x"]["labels"]["l"] == cli_value
     assert isinstance(kargo, Refused)
     assert f"{tmp_path}/deploy/x.yml:5: " in str(kargo) and "splits at the first" in str(kargo)
+
+
+def test_a_failed_required_reference_is_refused_where_the_cli_forgets_it(tmp_path):
+    # found by the fuzzer: docker/cli's template keeps only the last
+    # reference's error, so `${A:?}${A}` with A unset gives "" there
+    kargo, cli = both_ways(tmp_path, "services:\n  x:\n    image: a\n    labels:\n"
+                                     "      l: \"${A:?}${A}\"\n")
+    assert cli["services"]["x"]["labels"]["l"] == ""
+    assert isinstance(kargo, Refused) and "variable A is required" in str(kargo)
+    _, cli = both_ways(tmp_path, "services:\n  x:\n    image: a\n    labels:\n"
+                                 "      l: \"${A:?}\"\n")
+    assert isinstance(cli, Refused)
