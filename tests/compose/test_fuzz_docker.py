@@ -6,7 +6,8 @@ casts) and environments, and kargo's stack file must give, through `docker
 stack config`, the configuration `docker stack config` gives the same file
 and environment, field by field; or both refuse. kargo's documented
 strictness (an undefined variable, a `$` that starts no reference, a port
-given twice, a failed `${A:?}` the CLI forgets) may refuse what the CLI
+given twice, a reference the CLI splits elsewhere, a failed `${A:?}` the
+CLI forgets) may refuse what the CLI
 takes; nothing else may differ.
 
 A fixed, derandomized budget runs in the suite; KARGO_FUZZ_EXAMPLES=<n>
@@ -15,9 +16,11 @@ difference found is a fixed row of upstream_vectors.py or
 test_as_docker_reads.py, not a skipped example.
 """
 import os
+import re
 import shutil
 import subprocess
 import tempfile
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -29,7 +32,7 @@ BUDGET = settings(max_examples=EXAMPLES or 60, derandomize=not EXAMPLES, deadlin
                   suppress_health_check=list(HealthCheck), database=None)
 # kargo's refusals the README documents (what the CLI takes and kargo does not)
 DOCUMENTED = ("is not defined", "a $ must start a reference", "is given twice",
-              "is required")  # the CLI forgets a failed `?` when a later reference succeeds
+              "splits at the first", "is required")  # the CLI forgets a failed `?` when a later reference succeeds
 
 NAMES = ["A", "B", "EMPTY", "N", "RO", "UNSET"]
 safe_text = st.text(st.sampled_from("abcXYZ019 _-./:=@%+,"), max_size=8)
@@ -163,3 +166,80 @@ def test_kargo_reads_what_docker_reads(text, shell):
         return
     assert not isinstance(kargo, Refused), f"kargo refuses ({kargo}), the CLI takes:\n{text}"
     assert kargo == cli, text
+
+
+# --- .env layers, against bash sourcing them (the bash Kargo's way) -------
+# Forms bash and compose-go read alike: unquoted words, double quotes with
+# references and spaces, single quotes as written, `export`, comments. Kargo's
+# documented difference (a reference sees a variable's final value, not the
+# lines above) is kept out: a line refers only to names no later line sets,
+# and to itself (the layer below).
+ENV_NAMES = ["A", "B", "C"]
+word = st.text(st.sampled_from("abcXYZ019_-./:@%+,"), min_size=1, max_size=6)
+
+
+@st.composite
+def env_value_text(draw, name, defined):
+    """(text of a value, names it refers to) for the line setting `name`."""
+    quote = draw(st.sampled_from(["", '"', "'"]))
+    parts, refs = [], set()
+    for _ in range(draw(st.integers(1, 3))):
+        choices = [word] + ([st.builds(lambda w: f"{w} ", word)] if quote else [])
+        if quote != "'":
+            other = sorted(defined) + [name]
+            target = st.sampled_from(other)
+            choices += [target.map(lambda n: f"${{{n}}}"),
+                        st.builds(lambda n, o, d: f"${{{n}{o}{d}}}", target,
+                                  st.sampled_from([":-", "-"]), word)]
+        part = draw(st.one_of(choices))
+        refs |= set(re.findall(r"\$\{([A-Z])", part))
+        parts.append(part)
+    return f"{quote}{''.join(parts)}{quote}", refs
+
+
+@st.composite
+def env_layers(draw):
+    layers, defined, reads, sets = [], set(), [], []
+    for layer in range(2):
+        lines = []
+        for name in draw(st.lists(st.sampled_from(ENV_NAMES), unique=True, max_size=3)):
+            text, refs = draw(env_value_text(name, defined))
+            prefix = draw(st.sampled_from(["", "export "]))
+            lines.append(f"{prefix}{name}={text}")
+            reads.append((len(sets), refs - {name}))
+            sets.append(name)
+            defined.add(name)
+        comment = draw(st.sampled_from(["", "# a comment\n"]))
+        layers.append(comment + "".join(line + "\n" for line in lines))
+    # no line refers to a name a later line sets (kargo: the final value)
+    for index, refs in reads:
+        if refs & set(sets[index + 1:]):
+            from hypothesis import assume
+            assume(False)
+    return layers
+
+
+@BUDGET
+@given(layers=env_layers())
+def test_env_layers_read_as_bash_sources_them(layers):
+    from kargo_tasks import environment
+    from kargo_tasks.errors import ConfigError
+    with tempfile.TemporaryDirectory(prefix="kargo-fuzz-env-") as folder:
+        paths = []
+        for i, text in enumerate(layers):
+            path = Path(folder) / f"layer{i}.env"
+            path.write_text(text, encoding="utf-8")
+            paths.append(path)
+        script = "set -a; " + " ".join(f'. "{p}";' for p in paths) + " " + " ".join(
+            f'printf "%s\\0%s\\0" "${{{n}+set}}" "${n}";' for n in ENV_NAMES)
+        bash = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
+                              env={"PATH": os.environ["PATH"]})
+        try:
+            kargo = environment.load(paths, {})
+        except ConfigError as err:
+            assert "is not defined" in str(err), f"{err}\n{layers}"  # documented strictness
+            return
+    fields = bash.stdout.split("\0")
+    bash_values = {n: fields[2 * i + 1] if fields[2 * i] else None
+                   for i, n in enumerate(ENV_NAMES)}
+    assert {n: kargo.get(n) for n in ENV_NAMES} == bash_values, layers
