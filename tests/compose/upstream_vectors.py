@@ -5,6 +5,7 @@ Sources (read at these commits):
   docker/cli       28f756087eea5fa301f3fbf12b01ae62f91521c2  (the CLI 28's loader)
   compose-go       e70e961c3a3acebf0800b882f1afb3dbf1fb74a2  (compose's .env and templates)
   go-yaml/yaml v3  f6f7691b1fdeb513f56608cd2c32c51f8194bf51  (the CLI's YAML)
+  joho/godotenv    97a2850142438b3c357c1d3439e325181afdcc1d  (compose-go's dotenv is its fork)
 
 A row kargo deliberately refuses carries `Refused(<README text saying so>)`
 instead of upstream's value (its upstream value in `upstream`); every other
@@ -26,6 +27,16 @@ class Error:
 
 
 @dataclass(frozen=True)
+class Follows:
+    """kargo reads it as another upstream does, on purpose: `readme` says
+    which; `value` is that upstream's answer (its row cited in `other`)."""
+    readme: str
+    upstream: object
+    value: object
+    other: str
+
+
+@dataclass(frozen=True)
 class Refused:
     readme: str            # the README text that says kargo refuses it
     upstream: object = None
@@ -37,6 +48,7 @@ ENV_UNDEFINED = "an undefined `$VAR` / `${VAR}` is an error naming the file:line
 ENV_NO_NAME = "a line with no name are errors"
 NOT_A_NUMBER = "`.inf`, `-.Inf` and `.NaN` are refused, as the CLI refuses them"
 NESTED = "kargo expands a nested `${B}` in a default"
+COMPOSE_GO_DOTENV = "are read as Docker Compose (compose-go) reads a `.env`"
 PORT_TWICE = "a port list that gives one port twice once the CLI drops host IPs"
 
 
@@ -240,6 +252,50 @@ DOTENV = [
            "VARIABLE\n", {"VARIABLE": "value"}, {"VARIABLE": "value"}),
     DotEnv(_D, "TestUTF8BOM (fixtures/utf8-bom.env)", "\ufeffOPTION_A=1\nOPTION_B=2\n",
            {"OPTION_A": "1", "OPTION_B": "2"}),
+]
+
+
+_J = "joho/godotenv godotenv_test.go"
+_GP = f"{COMPOSE_GO} dotenv/godotenv_test.go TestParsing"
+JOHO = [
+    DotEnv(_J, "TestLoadHyphenEnv (fixtures/hyphen.env)", "OPTION_A=abc\nOPTION-B=def\n",
+           {"OPTION_A": "abc", "OPTION-B": "def"}),
+    *[DotEnv(_J, "TestKeyNameCharsetRejectsDisallowed", text, Error("")) for text in
+      ["FOO+BAR=baz", "FOO@BAR=baz", "FOO/BAR=baz"]],
+    DotEnv(_J, "TestLinesToIgnore", "\n\r\n\t\t \n# Comment\n\t # comment\n# one\n# two\nFOO=bar",
+           {"FOO": "bar"}),
+    DotEnv(_J, "TestLinesToIgnore (non-ignored value)", "export OPTION_B='\\n'",
+           {"OPTION_B": "\\n"}),
+    DotEnv(_J, "TestComments (fixtures/comments.env)",
+           "# Full line comment\nqux=thud # fred # other\nthud=fred#qux # other\n"
+           "fred=qux#baz # other # more\nfoo=bar # baz\nbar=foo#baz\nbaz=\"foo\"#bar\n",
+           {"qux": "thud", "thud": "fred#qux", "fred": "qux#baz", "foo": "bar", "bar": "foo#baz",
+            "baz": "foo"}),
+    *[DotEnv(_J, f"TestTrailingNewlines: {name}", text, {"KEY": value}) for name, text, value in [
+        ("Simple value without trailing newline", "KEY=value", "value"),
+        ("Value with internal whitespace without trailing newline", "KEY=value value",
+         "value value"),
+        ("Value with internal whitespace with trailing newline", "KEY=value value\n", "value value"),
+        ("YAML style - value with internal whitespace without trailing newline", "KEY: value value",
+         "value value"),
+        ("YAML style - value with internal whitespace with trailing newline", "KEY: value value\n",
+         "value value")]],
+    *[DotEnv(_J, f"TestWhitespace: {name}", text, {"A": "a"}) for name, text in [
+        ("Leading whitespace", " A=a\n"), ("Leading tab", "\tA=a\n"),
+        ("Leading mixed whitespace", " \t \t\n\t \t A=a\n"),
+        ("Leading whitespace before export", " \t\t export    A=a\n"),
+        ("Trailing whitespace", "A=a \t \t\n"), ("Trailing whitespace with export", "export A=a\t \t \n"),
+        ("No EOL", "A=a"), ("Trailing whitespace with no EOL", "A=a ")]],
+    DotEnv(_J, "TestParserErrors: UnterminatedQuote", 'foo="bar', Error("no closing quote")),
+    # joho drops the backslash of an escape it does not know; compose-go keeps it
+    DotEnv(_J, "TestParsing", 'FOO="bar\\\\"', {"FOO": "bar\\"}),
+    DotEnv(_J, "TestParsing", "KEY=value value", {"KEY": "value value"}),
+    DotEnv(_J, "TestParsing", 'FOO="bar\\\\\\n\\ b\\az"',
+           Follows(COMPOSE_GO_DOTENV, {"FOO": "bar\\\n baz"}, {"FOO": "bar\\\n\\ b\az"}, _GP)),
+    DotEnv(_J, "TestParsing", 'FOO="bar\\\\r\\ b\\az"',
+           Follows(COMPOSE_GO_DOTENV, {"FOO": "bar\\r baz"}, {"FOO": "bar\\r\\ b\az"}, _GP)),
+    DotEnv(_J, "TestParsing", 'FOO="bar\\n\\ b\\az"',
+           Follows(COMPOSE_GO_DOTENV, {"FOO": "bar\n baz"}, {"FOO": "bar\n\\ b\az"}, _GP)),
 ]
 
 
