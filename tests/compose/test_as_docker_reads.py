@@ -143,3 +143,12 @@ def test_a_failed_required_reference_is_refused_where_the_cli_forgets_it(tmp_pat
     _, cli = both_ways(tmp_path, "services:\n  x:\n    image: a\n    labels:\n"
                                  "      l: \"${A:?}\"\n")
     assert isinstance(cli, Refused)
+
+
+@pytest.mark.parametrize("port", ["+2:80", "2:+80", " 2:80", "1_0:80", "2:8_0"])
+def test_a_port_number_is_ascii_digits(port, tmp_path):
+    # found by the fuzzer: Python's int() takes "+2", the CLI's ParseUint does not
+    kargo, cli = both_ways(tmp_path, "services:\n  x:\n    image: a\n    ports:\n"
+                                     "      - \"${P}\"\n", {"P": port})
+    assert isinstance(cli, Refused), cli
+    assert isinstance(kargo, Refused) and "invalid port" in str(kargo), kargo

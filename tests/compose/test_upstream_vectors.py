@@ -10,7 +10,8 @@ from kargo_tasks.errors import ConfigError
 from kargo_tasks.interpolate import substitute
 from compose_support import Refused as Refusal, both_ways
 from upstream_vectors import (CLI_MAPPING, CLI_TEMPLATES, COMPOSE_GO_MAPPING, COMPOSE_GO_TEMPLATES,
-                              DOTENV, GO_YAML_DECODE, JOHO, LOADER, Error, Follows, Refused)
+                              DOTENV, FOUND, GO_YAML_DECODE, JOHO, LOADER, Error, Follows,
+                              Refused)
 
 README = re.sub(r"\s+", " ", (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8"))
 
@@ -78,7 +79,7 @@ def dotted(doc, path):
     return doc
 
 
-@pytest.mark.parametrize("row", LOADER, ids=ids(LOADER))
+@pytest.mark.parametrize("row", LOADER + FOUND, ids=ids(LOADER + FOUND))
 def test_docker_cli_loader(row, tmp_path):
     """Each loader case is run by the CLI itself too: upstream's answer is
     the CLI's, and kargo's resolved file reads the same, field by field."""

@@ -50,6 +50,8 @@ NOT_A_NUMBER = "`.inf`, `-.Inf` and `.NaN` are refused, as the CLI refuses them"
 NESTED = "kargo expands a nested `${B}` in a default"
 COMPOSE_GO_DOTENV = "are read as Docker Compose (compose-go) reads a `.env`"
 PORT_TWICE = "a port list that gives one port twice once the CLI drops host IPs"
+SPLIT = "a reference the CLI splits elsewhere than at its operator is an error"
+FORGOTTEN = "a failed required reference (`${A:?}` with A unset) is an error even where the CLI forgets it"
 
 
 @dataclass(frozen=True)
@@ -577,4 +579,21 @@ LOADER = [
            "    name: config\n    external: true\nsecrets:\n  secret:\n    name: secret\n"
            "    driver: secret-bucket\n    driver_opts:\n      OptionA: value for driver option A\n"
            "      OptionB: value for driver option B\n", {}, "accepted"),
+]
+
+
+# --- found by test_fuzz_docker.py, kept as fixed rows (the CLI's answer) ---
+_F = "found by tests/compose/test_fuzz_docker.py"
+FOUND = [
+    Loader(_F, "a plain `=` value (the CLI's output read as go-yaml writes it)",
+           "services:\n  x:\n    image: a\n    labels:\n      l1: '${A}'\n", {"A": "="},
+           "accepted", {"services.x.labels.l1": "="}),
+    Loader(_F, "a `?` message holding a `-`",
+           "services:\n  x:\n    image: a\n    labels:\n      l1: '${A:?-}'\n", {},
+           Refused(SPLIT, "accepted")),
+    Loader(_F, "a failed `${A:?}` before another reference",
+           "services:\n  x:\n    image: a\n    command: \"${A:?}${A}\"\n", {},
+           Refused(FORGOTTEN, "accepted")),
+    Loader(_F, "a host port with a sign", "services:\n  x:\n    image: a\n    ports:\n"
+           "      - \"8080:80\"\n      - \"${N}:80\"\n", {"N": "+2"}, Error("ports")),
 ]
