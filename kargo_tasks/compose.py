@@ -20,8 +20,10 @@ environment (all layers, the shell last):
 - the files merged by the CLI's rules (compose_merge.py).
 Then kargo's own part: keys the engine never sees are dropped, configs and
 secrets are named by a hash of their content (a changed file rolls the
-service), each service gets a digest label of its definition (delta.py),
-and every `$` is written as `$$` so the CLI reads the values back as they are.
+service) unless the file names them (`name:` is kept, as the CLI keeps it),
+each service gets a digest label of its definition (delta.py), every `$` is
+written as `$$` so the CLI reads the values back as they are, and the file
+declares the version its content needs (needed_version).
 
 Pure: reads files of the merged configuration and the environment, touches
 no engine.
