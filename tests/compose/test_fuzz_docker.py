@@ -113,12 +113,21 @@ command = st.one_of(st.just(""), interpolated.map(lambda t: f"    command: {scal
                         lambda ts: "    command: [" + ", ".join(scalar_of(t) for t in ts) + "]\n"))
 flags = st.sampled_from(["", "    read_only: ${RO}\n", "    tty: true\n",
                          "    healthcheck:\n      test: echo ${A:-ok}\n      retries: ${N}\n",
-                         "    stop_grace_period: 1s\n", "    init: yes\n"])
+                         "    healthcheck:\n      test: [CMD, x, \"${B:-y}\"]\n      interval: 10s\n",
+                         "    stop_grace_period: 1s\n", "    init: yes\n", "    init: true\n",
+                         "    extra_hosts:\n      zulu: 162.242.195.82\n      alpha: \"${A:-::1}\"\n",
+                         "    extra_hosts: [\"a:1.2.3.4\", \"b=::1\"]\n",
+                         "    ulimits:\n      nproc: ${N}\n      nofile: {soft: 1, hard: 2}\n",
+                         "    deploy:\n      resources:\n        limits: {cpus: \"${N}\", memory: 64M}\n",
+                         "    user: \"${N}:${N}\"\n    working_dir: /w\n    hostname: h\n"])
 anchors = st.sampled_from([
     ("", ""),
     ("x-common: &common\n  environment:\n    K9: common\n  labels: [c=1]\n", "    <<: *common\n"),
     ("x-env: &env\n  K9: ${A:-anchor}\n", "    environment: *env\n"),
-    ("x-a: &a [one]\nx-b: &a [two]\n", "    command: *a\n")])
+    ("x-a: &a [one]\nx-b: &a [two]\n", "    command: *a\n"),
+    ("x-a: &a\n  labels: {a: \"1\"}\n  tty: true\nx-b: &b\n  labels: {b: \"${A:-2}\"}\n"
+     "  stdin_open: on\n", "    <<: [*a, *b]\n"),
+    ("x-p: &p {target: 83, published: \"${N}\"}\n", "    ports: [*p]\n")])
 
 
 def scalar_of(text):
@@ -129,7 +138,7 @@ def scalar_of(text):
 def compose_file(draw):
     top, use = draw(anchors)
     body = (draw(environment_block()) if "environment" not in use else "") + draw(labels) \
-        + draw(ports) + draw(volumes) + draw(deploy) + draw(flags) \
+        + (draw(ports) if "ports" not in use else "") + draw(volumes) + draw(deploy) + draw(flags) \
         + (draw(command) if "command" not in use else "")
     version = draw(st.sampled_from(["", 'version: "3.8"\n', 'version: "3.2"\n', 'version: "3"\n']))
     image = draw(st.sampled_from(["busybox", "${A:-busybox}", "busybox:${B-latest}"]))
@@ -164,6 +173,12 @@ def test_kargo_reads_what_docker_reads(text, shell):
         kargo, cli = both_ways(folder, text, shell)
     if isinstance(kargo, Refused) and any(words in str(kargo) for words in DOCUMENTED):
         return  # kargo's documented strictness
+    if isinstance(cli, Refused) and not isinstance(kargo, Refused) and text.startswith("version"):
+        # documented: a key newer than the declared version is left to the CLI
+        with tempfile.TemporaryDirectory(prefix="kargo-fuzz-") as folder:
+            _, latest = both_ways(folder, text.split("\n", 1)[1], shell)
+        assert not isinstance(latest, Refused), f"the CLI refuses ({cli}), kargo takes:\n{text}"
+        return
     if isinstance(cli, Refused):
         assert isinstance(kargo, Refused), f"the CLI refuses ({cli}), kargo takes:\n{text}"
         return
