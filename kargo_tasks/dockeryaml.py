@@ -228,6 +228,8 @@ def load(text, where):
             data = loader.construct_document(node)
         finally:
             loader.dispose()
+    except RecursionError:  # PyYAML composes recursively: a few hundred levels at most
+        raise ConfigError("not valid YAML for kargo: nested too deep", where=where) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f"{where}:{mark.line + 1}" if mark else where

@@ -152,3 +152,10 @@ def test_a_port_number_is_ascii_digits(port, tmp_path):
                                      "      - \"${P}\"\n", {"P": port})
     assert isinstance(cli, Refused), cli
     assert isinstance(kargo, Refused) and "invalid port" in str(kargo), kargo
+
+
+def test_a_document_nested_too_deep_is_one_line():
+    # PyYAML composes recursively: a hostile file is one line, not a traceback
+    with pytest.raises(ConfigError) as info:
+        dockeryaml.load("a: " + "[" * 5000 + "]" * 5000, "deep.yml")
+    assert str(info.value) == "deep.yml: not valid YAML for kargo: nested too deep"
