@@ -219,7 +219,7 @@ def check_file(data, where):
     variable is known (its YAML, its shape); None when nothing is."""
     from . import dockeryaml
     try:
-        doc, _ = dockeryaml.load(data.decode("utf-8"), where)
+        doc, _ = dockeryaml.load(dockeryaml.decode(data), where)
     except UnicodeDecodeError:
         return f"{where}: not UTF-8 text"
     except ConfigError as err:

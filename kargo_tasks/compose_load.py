@@ -61,13 +61,13 @@ class File:
 
     def __init__(self, path, env, workdir, result):
         self.path, self.env, self.workdir, self.result = path, env, workdir, result
+        from . import dockeryaml
         try:
-            text = path.read_text(encoding="utf-8")
+            text = dockeryaml.decode(path.read_bytes())
         except OSError as exc:
             raise ConfigError(f"cannot read: {exc.strerror}", where=str(path))
         except UnicodeDecodeError:
-            raise ConfigError("not UTF-8 text", where=str(path))
-        from . import dockeryaml
+            raise ConfigError("not UTF-8 text (nor UTF-16 with a byte order mark)", where=str(path))
         doc, self.lines = dockeryaml.load(text, str(path))
         if not isinstance(doc, dict) or not all(isinstance(k, str) for k in doc):
             raise ConfigError("a compose file must be a mapping with `services:`", where=str(path))

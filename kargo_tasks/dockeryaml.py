@@ -15,6 +15,7 @@ Timestamps: go-yaml gives the CLI a time value, which it turns into text as
 Go prints times (`2001-12-14 00:00:00 +0000 UTC`); that text is what a
 label or variable gets, so that is what a timestamp loads as here.
 """
+import codecs
 import datetime
 import re
 
@@ -210,6 +211,15 @@ class Dumper(yaml.SafeDumper):
 
     def ignore_aliases(self, data):
         return True  # the same list twice is written twice, not as &id001
+
+
+def decode(data):
+    """The text of a YAML file's bytes as go-yaml v3 reads them: UTF-8, or
+    UTF-16 when a byte order mark says so (a byte order mark is dropped);
+    UnicodeDecodeError otherwise."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16")
+    return data.decode("utf-8-sig")
 
 
 def load(text, where):

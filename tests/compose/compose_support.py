@@ -115,7 +115,7 @@ class Refused(Exception):
 
 
 def both_ways(folder, text, shell=None, name="x"):
-    """(kargo's, the CLI's) reading of one compose file `text`, written as
+    """(kargo's, the CLI's) reading of one compose file `text` (or bytes), written as
     `folder`/deploy/`name`.yml, with the environment `shell` (and nothing
     else): each `docker stack config` of it normalized, or Refused. kargo's
     side is `docker stack config` of kargo's stack file, read with no
@@ -123,7 +123,10 @@ def both_ways(folder, text, shell=None, name="x"):
     folder = Path(folder)
     (folder / "deploy").mkdir(parents=True, exist_ok=True)
     source = folder / "deploy" / f"{name}.yml"
-    source.write_text(text, encoding="utf-8")
+    if isinstance(text, bytes):  # a file's bytes as they are
+        source.write_bytes(text)
+    else:
+        source.write_text(text, encoding="utf-8")
     values = dict(BASE_ENV, **(shell or {}))
     try:
         env = environment.load([], values)

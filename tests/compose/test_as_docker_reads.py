@@ -2,6 +2,7 @@
 otherwise (issue 24): each is resolved by kargo and by the docker CLI
 (`docker stack config`, offline) with the same environment, and the two
 configurations must be equal field by field, or both sides refuse."""
+import codecs
 import time
 
 import pytest
@@ -159,3 +160,16 @@ def test_a_document_nested_too_deep_is_one_line():
     with pytest.raises(ConfigError) as info:
         dockeryaml.load("a: " + "[" * 5000 + "]" * 5000, "deep.yml")
     assert str(info.value) == "deep.yml: not valid YAML for kargo: nested too deep"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-8-sig"])
+def test_a_file_with_a_byte_order_mark(encoding, tmp_path):
+    # found in the field (diamol's ch14 prod-full.yml is UTF-16): go-yaml reads
+    # UTF-16 and UTF-8 with a byte order mark
+    text = "version: \"3.7\"\r\nservices:\r\n  x:\r\n    image: a\r\n    labels: {é: ü}\r\n"
+    data = text.encode(encoding)
+    if encoding == "utf-16-be":
+        data = codecs.BOM_UTF16_BE + data
+    kargo, cli = both_ways(tmp_path, data)
+    assert not isinstance(cli, Refused), cli
+    assert kargo == cli and cli["services"]["x"]["labels"] == {"é": "ü"}
