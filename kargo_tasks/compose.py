@@ -122,6 +122,8 @@ def resolve(stack, merged, env):
         if not isinstance(spec["deploy"].get("labels"), dict):
             spec["deploy"]["labels"] = {}
         spec["deploy"]["labels"][SPEC_LABEL] = _digest([spec, _used(doc, spec)])[:16]
+        if isinstance(spec.get("extra_hosts"), list):
+            spec["extra_hosts"] = [_host_for_the_cli(h) for h in spec["extra_hosts"]]
     doc = {k: v for k, v in doc.items() if k != "version"}
     if version and version[2] is not None:  # as the first file wrote it, or what kargo's file needs
         doc = {"version": needed_version(doc, version[2]), **doc}
@@ -190,6 +192,14 @@ def _hash_names(doc, stack, result):
                 base = f"{stack.project}_{key}"[:51]
                 item["name"] = f"{base}_{hashlib.sha256(content).hexdigest()[:12]}"
                 names.add(item["name"])
+
+
+def _host_for_the_cli(entry):
+    """An extra_hosts entry ("host:ip", as the CLI made it) written so the
+    CLI reads it back the same: it turns the first `=` of an entry into `:`,
+    so an entry that still holds a `=` is written with `=` after the host."""
+    entry = str(entry)
+    return entry.replace(":", "=", 1) if "=" in entry else entry
 
 
 def _digest(data):

@@ -173,3 +173,15 @@ def test_a_file_with_a_byte_order_mark(encoding, tmp_path):
     kargo, cli = both_ways(tmp_path, data)
     assert not isinstance(cli, Refused), cli
     assert kargo == cli and cli["services"]["x"]["labels"] == {"é": "ü"}
+
+
+def test_an_extra_host_holding_a_equals_sign_reads_back_the_same(tmp_path):
+    # found by the fuzzer: the CLI turns the first `=` of a list entry into `:`
+    kargo, cli = both_ways(tmp_path, "services:\n  x:\n    image: a\n    extra_hosts:\n"
+                                     "      alpha: \"${A:-::1}\"\n      beta: \"1=2\"\n"
+                                     "      zulu: 162.242.195.82\n", {"A": "="})
+    assert cli["services"]["x"]["extra_hosts"] == ["alpha:=", "beta:1=2", "zulu:162.242.195.82"]
+    assert kargo == cli
+    kargo, cli = both_ways(tmp_path, "services:\n  x:\n    image: a\n    extra_hosts:\n"
+                                     "      - a=b=c\n      - d:e=f\n      - g=::1\n")
+    assert kargo == cli

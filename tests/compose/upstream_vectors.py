@@ -594,6 +594,10 @@ FOUND = [
     Loader(_F, "a failed `${A:?}` before another reference",
            "services:\n  x:\n    image: a\n    command: \"${A:?}${A}\"\n", {},
            Refused(FORGOTTEN, "accepted")),
+    Loader(_F, "an extra host whose address holds a `=`",
+           "x-p: &p {target: 83, published: \"${N}\"}\nservices:\n  x:\n    image: \"busybox\"\n"
+           "    ports: [*p]\n    extra_hosts:\n      zulu: 162.242.195.82\n      alpha: \"${A:-::1}\"\n",
+           {"A": "=", "N": "1"}, "accepted", {"services.x.extra_hosts": ["alpha:=", "zulu:162.242.195.82"]}),
     Loader(_F, "a host port with a sign", "services:\n  x:\n    image: a\n    ports:\n"
            "      - \"8080:80\"\n      - \"${N}:80\"\n", {"N": "+2"}, Error("ports")),
 ]
