@@ -20,8 +20,10 @@ environment (all layers, the shell last):
 - the files merged by the CLI's rules (compose_merge.py).
 Then kargo's own part: keys the engine never sees are dropped, configs and
 secrets are named by a hash of their content (a changed file rolls the
-service), each service gets a digest label of its definition (delta.py),
-and every `$` is written as `$$` so the CLI reads the values back as they are.
+service) unless the file names them (`name:` is kept, as the CLI keeps it),
+each service gets a digest label of its definition (delta.py), every `$` is
+written as `$$` so the CLI reads the values back as they are, and the file
+declares the version its content needs (needed_version).
 
 Pure: reads files of the merged configuration and the environment, touches
 no engine.
@@ -121,13 +123,37 @@ def resolve(stack, merged, env, masks=None):
         if not isinstance(spec["deploy"].get("labels"), dict):
             spec["deploy"]["labels"] = {}
         spec["deploy"]["labels"][SPEC_LABEL] = _digest([spec, _used(doc, spec)])[:16]
+        if isinstance(spec.get("extra_hosts"), list):
+            spec["extra_hosts"] = [_host_for_the_cli(h) for h in spec["extra_hosts"]]
     if masks is not None:
         _mask_labels(doc, masks, result)
     doc = {k: v for k, v in doc.items() if k != "version"}
-    if version and version[2] is not None:  # as the first file wrote it, or none
-        doc = {"version": version[2], **doc}
+    if version and version[2] is not None:  # as the first file wrote it, or what kargo's file needs
+        doc = {"version": needed_version(doc, version[2]), **doc}
     result.text = dump(doc)
     return result
+
+
+# What kargo writes that an older compose version's schema (docker/cli
+# cli/compose/schema/data/config_schema_v3.N.json) does not allow: the long
+# syntax of volumes and ports (3.2), a `name` on a config or secret (3.5).
+def needed_version(doc, declared):
+    """The version kargo's stack file declares: the file's own, or the first
+    one whose schema allows what kargo wrote (long syntaxes, names)."""
+    needs = (3, 0)
+    for spec in (doc.get("services") or {}).values():
+        if any(isinstance(v, dict) for key in ("volumes", "ports") for v in spec.get(key) or ()):
+            needs = max(needs, (3, 2))
+    if any(isinstance(item, dict) and "name" in item
+           for kind in ("configs", "secrets") for item in (doc.get(kind) or {}).values()):
+        needs = max(needs, (3, 5))
+    try:
+        have = tuple(int(part) for part in declared.split("."))
+    except ValueError:
+        return declared  # the CLI's to refuse, as for docker stack deploy
+    if declared == "3" or have[0] != 3 or have >= needs:  # "3": the latest; not a 3.x: the CLI's to refuse, as it would
+        return declared
+    return f"{needs[0]}.{needs[1]}"
 
 
 def _constraints(loaded, env, result):
@@ -161,6 +187,8 @@ def _hash_names(doc, stack, result):
     for kind in ("configs", "secrets"):
         names = result.config_names.setdefault(kind, set())
         for key, item in (doc.get(kind) or {}).items():
+            if isinstance(item, dict) and "file" in item and item.get("name"):
+                continue  # named by the operator: kept as written, as the CLI keeps it
             if isinstance(item, dict) and "file" in item:
                 content = Path(item["file"]).read_bytes()
                 # Swarm names are at most 64 characters: the hash must survive
@@ -180,6 +208,14 @@ def _mask_labels(doc, masks, result):
             if isinstance(labels, list):
                 labels = dict(entry.partition("=")[::2] for entry in map(str, labels))
             item["labels"] = {**labels, masking.LABEL: masks(item["file"])}
+
+
+def _host_for_the_cli(entry):
+    """An extra_hosts entry ("host:ip", as the CLI made it) written so the
+    CLI reads it back the same: it turns the first `=` of an entry into `:`,
+    so an entry that still holds a `=` is written with `=` after the host."""
+    entry = str(entry)
+    return entry.replace(":", "=", 1) if "=" in entry else entry
 
 
 def _digest(data):
@@ -209,7 +245,7 @@ def check_file(data, where):
     variable is known (its YAML, its shape); None when nothing is."""
     from . import dockeryaml
     try:
-        doc, _ = dockeryaml.load(data.decode("utf-8"), where)
+        doc, _ = dockeryaml.load(dockeryaml.decode(data), where)
     except UnicodeDecodeError:
         return f"{where}: not UTF-8 text"
     except ConfigError as err:

@@ -61,13 +61,13 @@ class File:
 
     def __init__(self, path, env, workdir, result):
         self.path, self.env, self.workdir, self.result = path, env, workdir, result
+        from . import dockeryaml
         try:
-            text = path.read_text(encoding="utf-8")
+            text = dockeryaml.decode(path.read_bytes())
         except OSError as exc:
             raise ConfigError(f"cannot read: {exc.strerror}", where=str(path))
         except UnicodeDecodeError:
-            raise ConfigError("not UTF-8 text", where=str(path))
-        from . import dockeryaml
+            raise ConfigError("not UTF-8 text (nor UTF-16 with a byte order mark)", where=str(path))
         doc, self.lines = dockeryaml.load(text, str(path))
         if not isinstance(doc, dict) or not all(isinstance(k, str) for k in doc):
             raise ConfigError("a compose file must be a mapping with `services:`", where=str(path))
@@ -117,7 +117,7 @@ class File:
         self._diverging(node, path)
         reads = set()
         value = substitute(node, self.env.get, where=str(self.path), first_line=line,
-                           lone="error", reads=reads)
+                           lone="error", reads=reads, args="literal")
         self.result.reads |= reads
         kind = _cast_kind(path)
         if kind is None or value == node:
@@ -152,10 +152,14 @@ class File:
                 self._service(name, spec)
         return doc
 
-    def _path(self, text):
+    def _path(self, text, as_written=False):
+        """An absolute path; `as_written`: one that is absolute already stays
+        as written (the CLI's bind mount sources keep `/var/lib/docker/`)."""
         if text.startswith("~"):
             self.result.reads.add("HOME")
             text = (self.env.get("HOME") or "") + text[1:]
+        if as_written and os.path.isabs(text):
+            return text
         return os.path.normpath(os.path.join(self.workdir, text))
 
     def _service(self, name, spec):
@@ -198,9 +202,16 @@ class File:
                 out.append(port)
                 continue
             try:
-                out.extend(shortsyntax.ports(port))
+                expanded = shortsyntax.ports(port)
             except shortsyntax.SyntaxProblem as exc:
                 self.fail(f"{compose_schema.dotted(path + (i,))}: {exc}", path + (i,))
+            for one in expanded:
+                if one in out:  # the stack file would hold it twice: the CLI's schema refuses that
+                    self.fail(f"{compose_schema.dotted(path + (i,))}: the port "
+                              f"{one.get('published', '')}:{one['target']}/{one['protocol']} is "
+                              "given twice (a host IP is dropped, as the CLI drops it)",
+                              path + (i,))
+                out.append(one)
         return out
 
     def _volume(self, volume, path):
@@ -210,7 +221,7 @@ class File:
             except shortsyntax.SyntaxProblem as exc:
                 self.fail(f"{compose_schema.dotted(path)}: {exc}", path)
         if volume.get("type") == "bind" and volume.get("source"):
-            volume["source"] = self._path(volume["source"])
+            volume["source"] = self._path(volume["source"], as_written=True)
         return volume
 
     def _environment(self, spec, path):

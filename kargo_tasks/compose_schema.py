@@ -89,11 +89,30 @@ def dotted(path):
     return ".".join(str(p) for p in path) or "(root)"
 
 
+# The CLI's schema types these keys of `build` and allows any other
+# (additionalProperties: true); the specification allows fewer.
+BUILD_TYPED = {"context", "dockerfile", "args", "labels", "cache_from", "network", "target",
+               "shm_size", "extra_hosts"}
+
+
+def _build_as_the_cli_checks(doc):
+    """`doc` with the `build` keys the CLI does not check left out."""
+    services = doc.get("services") if isinstance(doc, dict) else None
+    if not isinstance(services, dict) or not any(
+            isinstance(s, dict) and isinstance(s.get("build"), dict) for s in services.values()):
+        return doc
+    services = {name: ({**spec, "build": {k: v for k, v in spec["build"].items()
+                                          if k in BUILD_TYPED or k.startswith("x-")}}
+                       if isinstance(spec, dict) and isinstance(spec.get("build"), dict) else spec)
+                for name, spec in services.items()}
+    return {**doc, "services": services}
+
+
 def errors(doc):
     """[(path, message)] of `doc`: the specification's first error, then the
     stack loader's own rules."""
     found = list(_stack_rules(doc))
-    error = _schema_error(doc)
+    error = _schema_error(_build_as_the_cli_checks(doc))
     if error:
         found.insert(0, error)
     return found

@@ -15,6 +15,7 @@ Timestamps: go-yaml gives the CLI a time value, which it turns into text as
 Go prints times (`2001-12-14 00:00:00 +0000 UTC`); that text is what a
 label or variable gets, so that is what a timestamp loads as here.
 """
+import codecs
 import datetime
 import re
 
@@ -35,10 +36,17 @@ TIMESTAMP = "tag:yaml.org,2002:timestamp"
 WORDS = {
     **dict.fromkeys(("true", "True", "TRUE", "false", "False", "FALSE"), BOOL),
     **dict.fromkeys(("", "~", "null", "Null", "NULL"), NULL),
-    **dict.fromkeys((".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf",
-                     "+.INF", "-.inf", "-.Inf", "-.INF"), FLOAT),
     "<<": MERGE,
 }
+# go-yaml v3's infinities and NaN: floats, which the CLI cannot validate (it
+# checks its schema on the document as JSON: "json: unsupported value: +Inf")
+SPECIAL_FLOATS = {
+    **dict.fromkeys((".nan", ".NaN", ".NAN"), float("nan")),
+    **dict.fromkeys((".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), float("inf")),
+    **dict.fromkeys(("-.inf", "-.Inf", "-.INF"), float("-inf")),
+}
+# go-yaml v3 decode.go: a document whose aliases expand too much is refused
+ALIAS_RATIO_LOW, ALIAS_RATIO_HIGH = 400_000, 4_000_000
 YAML_STYLE_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
 # strconv.ParseFloat of a scalar that starts with "." (its other forms,
 # hexadecimal and words, cannot start with a dot)
@@ -81,6 +89,8 @@ def go_scalar(text):
     if text in WORDS:
         tag = WORDS[text]
         return tag, None if tag in (NULL, MERGE) else text
+    if text in SPECIAL_FLOATS:
+        return FLOAT, SPECIAL_FLOATS[text]
     first = text[0]
     if first == ".":
         if DOT_FLOAT.fullmatch(text):
@@ -143,15 +153,42 @@ class Loader(yaml.SafeLoader):
             return go_scalar(value)[0]
         return super().resolve(kind, value, implicit)
 
+    def compose_node(self, parent, index):
+        # go-yaml takes an anchor's newest definition; PyYAML refuses a second
+        if not self.check_event(yaml.AliasEvent):
+            anchor = getattr(self.peek_event(), "anchor", None)
+            if anchor is not None:
+                self.anchors.pop(anchor, None)
+        return super().compose_node(parent, index)
+
 
 def _constructor(tag):
     explicit = yaml.SafeLoader.yaml_constructors[tag]
 
     def construct(loader, node):
         if node.style is None:  # plain: the value go-yaml gives it
-            return go_scalar(loader.construct_scalar(node))[1]
-        return explicit(loader, node)  # a quoted scalar with an explicit !!tag
+            found, value = go_scalar(loader.construct_scalar(node))
+            if tag == FLOAT and found == INT:  # `!!float 3`: go-yaml makes it a float
+                found, value = FLOAT, float(value)
+            if found != tag and node.tag == tag and tag != TIMESTAMP:
+                raise _cannot(node, tag)
+        else:  # a quoted scalar with an explicit !!tag
+            try:
+                value = explicit(loader, node)
+            except ValueError:
+                raise _cannot(node, tag)
+        if isinstance(value, float) and (value != value or value in (float("inf"), -float("inf"))):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value} is a float the docker CLI refuses (json: unsupported "
+                "value); quote it for the text", node.start_mark)
+        return value
     return construct
+
+
+def _cannot(node, tag):
+    short = "!!" + tag.rsplit(":", 1)[1]
+    return yaml.constructor.ConstructorError(
+        None, None, f"cannot decode {node.value!r} as a {short}", node.start_mark)
 
 
 for _tag in (INT, FLOAT, TIMESTAMP):
@@ -176,6 +213,15 @@ class Dumper(yaml.SafeDumper):
         return True  # the same list twice is written twice, not as &id001
 
 
+def decode(data):
+    """The text of a YAML file's bytes as go-yaml v3 reads them: UTF-8, or
+    UTF-16 when a byte order mark says so (a byte order mark is dropped);
+    UnicodeDecodeError otherwise."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16")
+    return data.decode("utf-8-sig")
+
+
 def load(text, where):
     """(document, lines) of a compose file's text: `lines` maps each path of
     the document (a tuple of keys and list indexes) to its line, for errors
@@ -187,10 +233,13 @@ def load(text, where):
             node = loader.get_node() if loader.check_node() else None
             if node is None:
                 return None, {}
+            _check_aliases(node)  # before anything walks the aliases
             _check_keys(node)  # before merge keys are flattened into mappings
             data = loader.construct_document(node)
         finally:
             loader.dispose()
+    except RecursionError:  # PyYAML composes recursively: a few hundred levels at most
+        raise ConfigError("not valid YAML for kargo: nested too deep", where=where) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f"{where}:{mark.line + 1}" if mark else where
@@ -198,6 +247,55 @@ def load(text, where):
     lines = {}
     _index(node, (), lines)
     return data, lines
+
+
+def _check_aliases(root):
+    """go-yaml v3's two refusals of aliases, in time linear in the nodes: an
+    anchor whose value contains itself, and a document whose aliases expand
+    too much ("billion laughs"): go-yaml counts the nodes it decodes, and
+    those it decodes through an alias, and refuses a ratio over
+    allowedAliasRatio (decode.go)."""
+    expanded, open_nodes = {}, set()  # id -> nodes decoded for it, aliases expanded
+
+    def walk(node):
+        """(expanded size, size with each alias as one node) of a node at its
+        definition: PyYAML shares an aliased node, so a node met again is an alias."""
+        open_nodes.add(id(node))
+        total = plain = 1
+        children = (node.value if isinstance(node, SequenceNode) else
+                    [n for pair in node.value for n in pair] if isinstance(node, MappingNode)
+                    else [])
+        for child in children:
+            if id(child) in open_nodes:
+                raise yaml.constructor.ConstructorError(
+                    None, None, "an anchor's value contains itself (an alias inside its anchor)",
+                    node.start_mark)
+            if id(child) in expanded:  # an alias: decoded again, all of it
+                total += 1 + expanded[id(child)]
+                plain += 1
+            else:
+                got_total, got_plain = walk(child)
+                total += got_total
+                plain += got_plain
+        open_nodes.discard(id(node))
+        expanded[id(node)] = total
+        return total, plain
+
+    decoded, plain = walk(root)
+    through_aliases = decoded - plain
+    if through_aliases > 100 and decoded > 1000 and \
+            through_aliases / decoded > _allowed_alias_ratio(decoded):
+        raise yaml.constructor.ConstructorError(
+            None, None, f"document contains excessive aliasing (its aliases expand to {decoded} "
+            "nodes), refused as go-yaml refuses it", root.start_mark)
+
+
+def _allowed_alias_ratio(decoded):
+    if decoded <= ALIAS_RATIO_LOW:
+        return 0.99
+    if decoded >= ALIAS_RATIO_HIGH:
+        return 0.10
+    return 0.99 - 0.89 * (decoded - ALIAS_RATIO_LOW) / (ALIAS_RATIO_HIGH - ALIAS_RATIO_LOW)
 
 
 def _check_keys(node, seen_nodes=None):

@@ -83,49 +83,52 @@ class Environment:
 
 def load(files, shell=None, only=None):
     """Merge the env files (earliest first) and the shell into an Environment.
+
+    A reference sees the final value of a variable, except a variable's
+    reference to itself (`TAG=${TAG:-x}-dev`): that one sees the layer below
+    (an earlier file), or unset, as bash's `set -a; . lower; . upper` does.
     `only`: resolve just these names (and what they refer to), a name set
     twice in a file taking its last line: a few variables read from files
     that may be broken elsewhere."""
     shell = os.environ if shell is None else shell
-    entries = {}
+    layers = {}  # name -> its entries, earliest file first
     for path in files:
         for entry in parse_env_file(path, last_wins=only is not None):
-            entries[entry.name] = entry
-    values, origins = {}, {}
-    for name, value in shell.items():
-        values[name] = value
-        origins[name] = "shell"
-    pending = {n: e for n, e in entries.items() if n not in values}
-    resolving = []
+            layers.setdefault(entry.name, []).append(entry)
+    values, origins = dict(shell), dict.fromkeys(shell, "shell")
+    done, resolving = {}, []  # (name, layer) -> value; the (name, layer)s in progress
 
-    def lookup(name):
-        if name in values:
-            return values[name]
-        entry = pending.get(name)
-        if entry is None:
+    def value_at(name, layer):
+        if layer < 0:
             return None
-        if name in resolving:
-            cycle = " -> ".join(resolving[resolving.index(name):] + [name])
+        key = (name, layer)
+        if key in done:
+            return done[key]
+        entry = layers[name][layer]
+        if key in resolving:
+            cycle = " -> ".join([n for n, _ in resolving[resolving.index(key):]] + [name])
             raise ConfigError(f"circular reference {cycle}", where=entry.where)
-        resolving.append(name)
-        resolve(entry)
-        resolving.pop()
-        return values[name]
-
-    def resolve(entry):
+        resolving.append(key)
         if entry.literal:
             value = entry.raw
         else:
             file, line = entry.where.rsplit(":", 1)
-            value = substitute(entry.raw, lookup, where=file, first_line=int(line))
-        values[entry.name] = value
-        origins[entry.name] = entry.where
 
-    for name, entry in pending.items():
+            def lookup(other):
+                if other in values:  # the shell
+                    return values[other]
+                if other not in layers:
+                    return None
+                return value_at(other, layer - 1 if other == name else len(layers[other]) - 1)
+            value = substitute(entry.raw, lookup, where=file, first_line=int(line))
+        resolving.pop()
+        done[key] = value
+        return value
+
+    for name, entries in layers.items():
         if name not in values and (only is None or name in only):
-            resolving.append(name)
-            resolve(entry)
-            resolving.pop()
+            values[name] = value_at(name, len(entries) - 1)
+            origins[name] = entries[-1].where
     return Environment(values, origins)
 
 

@@ -11,7 +11,11 @@ compose files, `.env` values and `.tpl` templates.
   $$                 a literal $
 
 Defaults, messages and replacements may hold references themselves
-(`${A:-${B:-x}}`); braces inside them pair up as compose-go pairs them. An
+(`${A:-${B:-x}}`); braces inside them pair up as compose-go pairs them.
+With `args="literal"` (compose files, as docker/cli's loader reads them) an
+argument is text as written up to the first `}` (`${P:-$2y$05$h}` is
+`$2y$05$h`, `${A:-$$}` is `$$`) except a nested `${...}`, which kargo still
+expands (docker/cli leaves the text `${B}`: documented in the README). An
 unbraced name is the longest run of letters, digits and `_` (`$A.b` is A's
 value then `.b`). A `$` followed by anything else is `lone`: compose files
 refuse it, as `docker stack deploy` does ("invalid interpolation format");
@@ -30,18 +34,20 @@ def line_of(text, offset, first_line=1):
     return first_line + text.count("\n", 0, offset)
 
 
-def substitute(text, lookup, *, where, first_line=1, lone="keep", reads=None, mark=None):
+def substitute(text, lookup, *, where, first_line=1, lone="keep", reads=None, args="expand",
+               mark=None):
     """`text` with every reference replaced by `lookup(name)` (None = unset).
 
-    `where` names the file in errors; `lone` is "keep" or "error" (see the
-    module's doc); every name looked up is added to the set `reads`.
+    `where` names the file in errors; `lone` is "keep" or "error", `args`
+    "expand" or "literal" (see the module's doc); every name looked up is
+    added to the set `reads`.
     `mark(name, value)`, when given, is what a variable's value becomes where
     it lands in the result (masking.py wraps the values it hides), decisions
     (`:-`, `:?`, ...) being taken on the value itself."""
     if "$" not in text:
         return text
     reads = set() if reads is None else reads
-    return _Expansion(text, lookup, where, first_line, lone, reads, mark).run(0, None)[0]
+    return _Expansion(text, lookup, where, first_line, lone, reads, args, mark).run(0, None)[0]
 
 
 def _as_is(_name, value):
@@ -49,9 +55,10 @@ def _as_is(_name, value):
 
 
 class _Expansion:
-    def __init__(self, text, lookup, where, first_line, lone, reads, mark=None):
+    def __init__(self, text, lookup, where, first_line, lone, reads, args="expand", mark=None):
         self.text, self.lookup, self.where = text, lookup, where
         self.first_line, self.lone, self.reads = first_line, lone, reads
+        self.literal = args == "literal"
         self.mark = mark or _as_is
 
     def fail(self, message, offset):
@@ -67,13 +74,17 @@ class _Expansion:
                 if depth == 0:
                     return "".join(parts), pos
                 depth -= 1
-            elif opened is not None and ch == "{":
+            elif opened is not None and ch == "{" and not self.literal:
                 depth += 1
             if ch != "$":
                 parts.append(ch)
                 pos += 1
                 continue
             nxt = text[pos + 1: pos + 2]
+            if opened is not None and self.literal and nxt != "{":
+                parts.append(ch)  # docker/cli: an argument is text as written
+                pos += 1
+                continue
             if nxt == "$":
                 parts.append("$")
                 pos += 2
@@ -102,6 +113,23 @@ class _Expansion:
                       f"${{{name}:-default}}; {FIX})", offset)
         return self.mark(name, value)
 
+    def _as_docker_reads(self, start, name, op):
+        """docker/cli splits `${...}` (up to its first `}`) at the first `:-`
+        anywhere, else the first `-`, then `:?`, then `?`: where that is not
+        the operator after the name (`${A:?x-y}`, `${A-x:-y}`), the CLI means
+        another variable: refuse rather than deploy other values."""
+        end = self.text.find("}", start)
+        content = self.text[start + 2: end if end >= 0 else len(self.text)]
+        for sep in (":-", "-", ":?", "?"):
+            if sep in content:
+                theirs = content.split(sep, 1)[0]
+                if (theirs, sep) != (name, op):
+                    shown = self.text[start: end + 1]
+                    self.fail(f"{shown!r}: docker stack deploy reads it as a {sep} of a variable "
+                              f"named {theirs!r} (it splits at the first :- or -); write it so "
+                              "both read it the same", start)
+                return
+
     def braced(self, start):
         """Expand the `${...}` at `start`: (value, offset after it)."""
         text = self.text
@@ -119,6 +147,8 @@ class _Expansion:
             if end < 0:
                 self.fail("unterminated ${ (missing })", start)
             self.fail(f"bad variable reference {text[start:end + 1]!r} ({FIX})", start)
+        if self.literal:
+            self._as_docker_reads(start, name, op)
         self.reads.add(name)
         value = self.lookup(name)
         empty = value is None or (op[0] == ":" and value == "")
@@ -127,7 +157,8 @@ class _Expansion:
             arg, close = self.run(pos + len(op), start)
         else:  # not needed: only find where it ends, reading and failing on nothing
             arg, close = _Expansion(text, lambda _: "set", self.where, self.first_line,
-                                    "keep", set()).run(pos + len(op), start)
+                                    "keep", set(), "literal" if self.literal else "expand"
+                                    ).run(pos + len(op), start)
         if op[-1] == "?" and used:
             self.fail(f"variable {name} is required: {arg or 'not set'}", start)
         if op[-1] == "-":

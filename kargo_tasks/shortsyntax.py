@@ -9,9 +9,13 @@ Writing the long form into the stack file changes nothing for the engine:
 the CLI makes exactly these entries from the short form.
 """
 import ipaddress
+import re
 
 PROTOCOLS = ("tcp", "udp", "sctp")
 PROPAGATIONS = {"shared", "slave", "private", "rshared", "rslave", "rprivate"}
+
+
+DIGITS = re.compile(r"[0-9]+")
 
 
 class SyntaxProblem(ValueError):
@@ -21,11 +25,11 @@ class SyntaxProblem(ValueError):
 def _port_range(text):
     """(start, end) of "80" or "80-81" (nat.ParsePortRange)."""
     start, sep, end = text.partition("-")
-    try:
-        first = int(start, 10)
-        last = int(end, 10) if sep else first
-    except ValueError:
-        raise SyntaxProblem(f"invalid port {text!r}") from None
+    # strconv.ParseUint: ASCII digits only (Python's int takes "+2", " 2", "1_0")
+    if not DIGITS.fullmatch(start) or (sep and not DIGITS.fullmatch(end)):
+        raise SyntaxProblem(f"invalid port {text!r}")
+    first = int(start, 10)
+    last = int(end, 10) if sep else first
     if not (0 <= first <= 65535 and 0 <= last <= 65535) or last < first:
         raise SyntaxProblem(f"invalid port range {text!r}")
     return first, last

@@ -26,23 +26,23 @@ def stacks(env):
             for name in env.words("STACKS")]
 
 
-def kargo_file(stack, env, folder):
+def kargo_file(stack, env, folder, root=CORPUS):
     """kargo's resolved stack file, written in `folder`: (path, Resolved)."""
-    resolved = compose.resolve(stack, CORPUS, env)
+    resolved = compose.resolve(stack, root, env)
     path = Path(folder) / f"{stack.name}.yml"
     path.write_text(resolved.text, encoding="utf-8")
     return path, resolved
 
 
-def bash_files(stack, env, folder):
+def bash_files(stack, env, folder, root=CORPUS):
     """The -c files of the bash Kargo's `docker stack deploy` for `stack`."""
     files = []
     for service in stack.services:
-        main = CORPUS / compose.compose_file(service)
+        main = root / compose.compose_file(service)
         files.append(main)
         extension = env.get(f"{environment.prefix(service)}_EXTENSION", "")
         if extension:
-            files.append(CORPUS / f"deploy/{extension}.yml")
+            files.append(root / f"deploy/{extension}.yml")
         constraints = _bash_constraints(main, env)
         if constraints:
             path = Path(folder) / f"{service}-deploy-constraints.yml"
@@ -108,3 +108,44 @@ def normalized(config):
         for item in (config.get(kind) or {}).values():
             item.pop("name", None)
     return config
+
+
+class Refused(Exception):
+    """One side refused the file: its one line (kargo) or stderr (the CLI)."""
+
+
+def both_ways(folder, text, shell=None, name="x"):
+    """(kargo's, the CLI's) reading of one compose file `text` (or bytes), written as
+    `folder`/deploy/`name`.yml, with the environment `shell` (and nothing
+    else): each `docker stack config` of it normalized, or Refused. kargo's
+    side is `docker stack config` of kargo's stack file, read with no
+    environment at all (it holds no reference left to resolve)."""
+    folder = Path(folder)
+    (folder / "deploy").mkdir(parents=True, exist_ok=True)
+    source = folder / "deploy" / f"{name}.yml"
+    if isinstance(text, bytes):  # a file's bytes as they are
+        source.write_bytes(text)
+    else:
+        source.write_text(text, encoding="utf-8")
+    values = dict(BASE_ENV, **(shell or {}))
+    try:
+        env = environment.load([], values)
+        resolved = compose.resolve(catalog.Stack("t", (name,), ()), folder, env)
+    except Exception as exc:  # noqa: BLE001 - any refusal is one side's answer
+        kargo = Refused(f"{type(exc).__name__}: {exc}")
+    else:
+        out = folder / f"kargo-{name}.yml"
+        out.write_text(resolved.text, encoding="utf-8")
+        proc = docker(["stack", "config", "-c", str(out)], cwd=folder, check=False)
+        kargo = (Refused(f"the CLI refuses kargo's file: {proc.stderr.strip()}") if proc.returncode
+                 else normalized(_cli_output(proc.stdout)))
+    proc = subprocess.run(["docker", "stack", "config", "-c", str(source)], capture_output=True,
+                          text=True, cwd=folder, env=values, timeout=120)
+    cli = Refused(proc.stderr.strip()) if proc.returncode else normalized(_cli_output(proc.stdout))
+    return kargo, cli
+
+
+def _cli_output(text):
+    """`docker stack config`'s output, read as go-yaml writes it (PyYAML
+    would read a plain `=` as its value tag)."""
+    return dockeryaml.load(text, "docker stack config")[0]

@@ -1,4 +1,7 @@
 """`environment.load`: layers, interpolation, quoting, errors that hide values, digests."""
+import os
+import subprocess
+
 import pytest
 
 from kargo_tasks.environment import Environment, load, prefix
@@ -249,14 +252,41 @@ def test_longer_cycle_through_defaults(tmp_path):
     assert "circular reference A -> B -> C -> A" in load_error([path])
 
 
-def test_self_reference(tmp_path):
+def test_self_reference_sees_the_layer_below(tmp_path):
+    # nothing below: A is unset there, an undefined variable as anywhere
     path = env_file(tmp_path, "X=1\nA=${A}\n")
-    assert load_error([path]) == f"{path}:2: circular reference A -> A"
+    assert load_error([path]) == (f"{path}:2: variable A is not defined (give it a value, or "
+                                  "write ${A:-default}; write $$ for a literal $)")
 
 
-def test_self_reference_with_default_is_still_circular(tmp_path):
-    path = env_file(tmp_path, "A=${A:-x}\n")
-    assert "circular reference A -> A" in load_error([path])
+def test_a_variable_that_defaults_to_itself(tmp_path):
+    # compose-go's substitutions-default.env: OPTION_A=${OPTION_A:-1}
+    path = env_file(tmp_path, "OPTION_A=${OPTION_A:-1}\n")
+    assert load([path], {}).get("OPTION_A") == "1"
+    assert load([path], {"OPTION_A": "shell"}).get("OPTION_A") == "shell"
+
+
+def test_a_self_reference_over_a_lower_layer(tmp_path):
+    # as bash's `set -a; . .env.default; . .env`: the workspace sees the defaults' TAG
+    lower, upper = tmp_path / "lower", tmp_path / "upper"
+    lower.mkdir(), upper.mkdir()
+    defaults = env_file(lower, "TAG=latest\nOTHER=${TAG}\n")
+    workspace = env_file(upper, "TAG=${TAG:-x}-dev\n")
+    env = load([defaults, workspace], {})
+    assert env.get("TAG") == "latest-dev"
+    assert env.get("OTHER") == "latest-dev"  # any other reference: the final value
+    assert env.origins["TAG"] == f"{workspace}:1"
+    assert load([workspace], {}).get("TAG") == "x-dev"
+    assert load([defaults, workspace], {"TAG": "shell"}).get("TAG") == "shell"
+    script = f'set -a; . {defaults}; . {workspace}; printf %s "$TAG"'
+    bash = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
+                          env={"PATH": os.environ["PATH"]})
+    assert bash.stdout == "latest-dev"
+
+
+def test_a_cycle_through_another_variable_is_still_circular(tmp_path):
+    path = env_file(tmp_path, "A=${B:-x}\nB=${A}\n")
+    assert "circular reference A -> B -> A" in load_error([path])
 
 
 def test_a_shell_value_breaks_the_cycle(tmp_path):
