@@ -89,11 +89,12 @@ def test_a_config_version_the_engine_holds_is_read_from_it(tmp_path):
                                     "  -a = 2", "  +a = 1"]
 
 
-# What the docker CLI 28 makes of each value of a compose file's environment
-# mapping (`docker stack config`; `docker stack deploy` gives the engine that
-# text, see test_rollback.py's RATIO, LIMIT, HUGE): Go's fmt.Sprint. It
-# refuses `true` ("must be a string, number or null", as kargo does) and
-# `.inf`/`.nan` ("json: unsupported value: +Inf").
+# What the engine held after `docker stack deploy` (CLI 28) of a compose file
+# with each value in its environment mapping (`docker service inspect`, Env,
+# 2026-12-02): Go's fmt.Sprint of what go-yaml read (test_rollback.py's
+# RATIO, LIMIT, HUGE prove plan against a real deploy). The CLI refuses
+# `true` ("must be a string, number or null", as kargo does) and `.inf`,
+# `.nan` ("json: unsupported value: +Inf").
 ENGINE_HELD = [
     ("1.0", "1"), ("1e3", "1000"), ("0x10", "16"), ("null", None),
     ("123456789.0", "1.23456789e+08"),
