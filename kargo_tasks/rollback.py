@@ -16,7 +16,8 @@ that version had. Hooks do not run: they belong to the workspace's deploy.
 `rollback:<stack>` needs nothing of the workspace: when its `.env` cannot be
 read, the stack is the one kargo recorded versions of (its Swarm name is
 `kargo-<stack>`), the timeout the shell's KARGO_DEPLOY_TIMEOUT or the one of
-the last deploy, and the engine the one the shell chooses, which must hold
+the last deploy, and the engine the one the workspace's engine variables
+name (read alone), or the shell's when even they cannot be read, which must hold
 the services kargo's last deploy of the stack left (their ids), or nothing
 is sent: the workspace may name another engine.
 """
@@ -24,7 +25,8 @@ import os
 
 from . import compose, delta, engine, history, preview, swarm
 from .environment import Environment, prefix
-from .errors import KargoError
+from .endpoint import VARIABLES
+from .errors import EngineError, KargoError
 from .stacks import read_record, send, text_digest, write_record
 
 TIMEOUT = "KARGO_DEPLOY_TIMEOUT"
@@ -85,9 +87,15 @@ def _timeout(project, stack, record):
 
 
 def _same_engine(project, stack):
-    """The workspace cannot be read, so the engine is the shell's choice: it
-    must run what kargo's last deploy of `stack` left (a service id is
-    unique to its swarm)."""
+    """The workspace cannot be read: the engine is the one its engine
+    variables name when they can be read, else the shell's choice (a line
+    that does not parse hides them); either must run what kargo's last
+    deploy of `stack` left (a service id is unique to its swarm)."""
+    try:
+        engine.current()
+    except EngineError:
+        shell = {name: project.shell[name] for name in VARIABLES if name in project.shell}
+        engine.choose(lambda: (shell, {}))
     recorded = (read_record(project, stack) or {}).get("cluster") or {}
     ids = {entry[0] for entry in recorded.values()}
     if ids and not ids & {s["ID"] for s in swarm.deployed(stack.project).values()}:
