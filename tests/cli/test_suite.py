@@ -108,3 +108,27 @@ def test_a_run_a_test_starts_gets_sigint_also_when_the_suite_ignores_it():
 
     assert ignored_in_child(None)  # what the child got before
     assert not ignored_in_child(terminal_signals)
+
+
+def test_the_tests_of_one_xdist_group_run_on_one_worker(tmp_path):
+    """scripts/test runs the engine tests with `--dist loadgroup`: the tests
+    of one group (the example workspace's ows stack, ports and images) must
+    never overlap. pytest 9.2 renamed the node id xdist 3.8 tags with its
+    group, and then every group was spread over the workers."""
+    seen = tmp_path / "workers"
+    for name in ("a", "b"):
+        write(tmp_path / f"test_{name}.py",
+              "import os, pytest\n"
+              "pytestmark = [pytest.mark.xdist_group('shared')]\n"
+              + "".join(f"def test_{name}{i}():\n"
+                        f"    with open({str(seen)!r}, 'a') as f:\n"
+                        f"        f.write(os.environ['PYTEST_XDIST_WORKER'] + '\\n')\n"
+                        for i in range(3)))
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "3",
+                           "--dist", "loadgroup", "-q", "-c", os.devnull,
+                           "--rootdir", str(tmp_path), str(tmp_path)],
+                          capture_output=True, text=True, cwd=tmp_path, env=suite_env(),
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    workers = seen.read_text().split()
+    assert len(workers) == 6 and len(set(workers)) == 1, workers
