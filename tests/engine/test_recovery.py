@@ -149,7 +149,7 @@ SLOW_DOCKERFILE = """\
 FROM scratch
 COPY busybox /bin/busybox
 RUN ["/bin/busybox", "--install", "-s", "/bin"]
-RUN ["/bin/sh", "-c", "echo building; sleep 20"]
+RUN ["/bin/sh", "-c", "echo building {token}; sleep 20"]
 COPY marker.txt /marker.txt
 CMD ["sleep", "3600"]
 """
@@ -161,7 +161,10 @@ def test_dockerd_restarted_during_a_build(images, background):
     images.run("build")
     ref_b = images.ref(images.b)
     old_b = images.image_id(ref_b)
-    write(images.kargo.workspace / "images" / images.b / "Dockerfile", SLOW_DOCKERFILE)
+    # a step of this run's own: the engine keeps the build cache of earlier
+    # runs (the tests remove their images without pruning their parents)
+    write(images.kargo.workspace / "images" / images.b / "Dockerfile",
+          SLOW_DOCKERFILE.format(token=images.unique))
     run = background(images.kargo, f"build:{images.b}")
     run.wait_for(lambda: "sleep 20" in run.stdout, what="the slow step")
     time.sleep(1)
