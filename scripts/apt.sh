@@ -7,6 +7,9 @@
 # services (there is no init system to stop them, and the Debian registry's
 # default one would take port 5000): a deny-all policy-rc.d is in place while
 # apt runs, unless the system has one. needrestart must not restart daemons.
+# apt waits for another apt or dpkg to finish (up to 10 minutes) rather than
+# failing at once: two tests of one suite, or an operator's upgrade, may
+# install at the same time.
 
 apt_updated=${apt_updated:-}
 
@@ -20,9 +23,9 @@ apt_install() {
     local rc=0
     {
         if [[ -z $apt_updated ]]; then
-            apt-get update -qq && apt_updated=1
+            apt-get -o DPkg::Lock::Timeout=600 update -qq && apt_updated=1
         fi &&
-        DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get install -y -qq "$@" >/dev/null
+        DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get -o DPkg::Lock::Timeout=600 install -y -qq "$@" >/dev/null
     } || rc=$?
     [[ -z $guard ]] || rm -f /usr/sbin/policy-rc.d
     if [[ $rc -ne 0 ]]; then
