@@ -31,6 +31,7 @@ no engine.
 import functools
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,7 +123,7 @@ def resolve(stack, merged, env, masks=None):
             spec["deploy"] = {}
         if not isinstance(spec["deploy"].get("labels"), dict):
             spec["deploy"]["labels"] = {}
-        spec["deploy"]["labels"][SPEC_LABEL] = _digest([spec, _used(doc, spec)])[:16]
+        spec["deploy"]["labels"][SPEC_LABEL] = _digest([spec, _used(doc, spec, merged)])[:16]
         if isinstance(spec.get("extra_hosts"), list):
             spec["extra_hosts"] = [_host_for_the_cli(h) for h in spec["extra_hosts"]]
     if masks is not None:
@@ -171,16 +172,26 @@ def _constraints(loaded, env, result):
     return {"services": services}
 
 
-def _used(doc, spec):
+def _used(doc, spec, merged):
     """The top-level configs, secrets and networks a service names: a config
-    whose content changed has a new name there, not in the service."""
+    whose content changed has a new name there, not in the service. A file is
+    named by its place in the merged configuration, not on this disk: where
+    `.kargo/` lies (a checkout moved, `doit plan`'s scratch folder) changes
+    nothing a service runs."""
     used = {}
     for kind in ("configs", "secrets", "networks"):
         refs = spec.get(kind) or ()
         names = refs if isinstance(refs, dict) else [
             ref.get("source") if isinstance(ref, dict) else ref for ref in refs]
-        used[kind] = {name: (doc.get(kind) or {}).get(name) for name in names}
+        used[kind] = {name: _placed((doc.get(kind) or {}).get(name), merged) for name in names}
     return used
+
+
+def _placed(item, merged):
+    """A config or secret with its `file` relative to the merged folder."""
+    if not (isinstance(item, dict) and isinstance(item.get("file"), str)):
+        return item
+    return {**item, "file": os.path.relpath(item["file"], merged)}
 
 
 def _hash_names(doc, stack, result):

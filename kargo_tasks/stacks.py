@@ -194,7 +194,10 @@ def _preview(project, stack):
     """What a deploy of `stack` would send now, service by service."""
     try:
         doc = preview.resolve_now(project, stack)
-        return preview.describe(stack, doc, *changes(project, stack, doc))
+        # `deploy` and `deploy:<stack>` are two doit tasks with two records:
+        # after the other one ran, this one is stale yet sends nothing
+        return preview.describe(stack, doc, *changes(project, stack, doc)) or [
+            "no service would be sent or removed"]
     except KargoError as err:
         return [f"cannot show what would change: {err}"]
 

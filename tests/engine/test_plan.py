@@ -47,6 +47,23 @@ def test_plan_says_why_and_touches_nothing(stackenv):
     assert web in before
 
 
+def test_plan_after_each_stack_was_deployed_alone_says_nothing_would_be_sent(stackenv):
+    # `deploy` keeps its own doit record apart from `deploy:<stack>`'s, so it
+    # is stale here; what it would send is nothing, and plan must say so (it
+    # once showed every service using a config as "changed", with no field:
+    # it resolved into its scratch folder and the label held the path)
+    env = stackenv
+    env.run(f"deploy:{env.a}")
+    env.run(f"deploy:{env.b}")
+    out = plan(env)
+    assert f"{env.a}: no service would be sent or removed" in out.stdout
+    assert f"{env.b}: no service would be sent or removed" in out.stdout
+    assert "(changed)" not in out.stdout and "no field shown" not in out.stdout
+    before = env.versions()
+    assert ".  deploy" in env.run("deploy").stdout
+    assert env.versions() == before  # and indeed nothing was sent
+
+
 def test_graph_highlights_the_stale_tasks(stackenv):
     env = stackenv
     env.run("deploy")

@@ -47,3 +47,14 @@ def test_label_changes_with_the_service_and_its_configs_only(tmp_path):
     (tmp_path / "merged/configs/db.conf").write_text("db 2\n")
     again = labels(tmp_path)
     assert again["db"] != first["db"] and again["web"] == first["web"]
+
+
+def test_label_is_the_same_wherever_the_merged_configuration_lies(tmp_path):
+    # `doit plan` resolves into a private scratch folder, and a moved checkout
+    # has its .kargo/ elsewhere: neither is a change of what a service runs
+    # (the label once held the configs' absolute paths, so plan showed every
+    # service using a config as "changed" with no field to show).
+    here, there = tmp_path / "here", tmp_path / "elsewhere" / "deeper"
+    here.mkdir()
+    there.mkdir(parents=True)
+    assert labels(here) == labels(there)
