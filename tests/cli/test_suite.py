@@ -112,8 +112,8 @@ def test_a_run_a_test_starts_gets_sigint_also_when_the_suite_ignores_it():
 
 def test_the_tests_of_one_xdist_group_run_on_one_worker(tmp_path):
     """scripts/test runs the engine tests with `--dist loadgroup`: the tests
-    of one group (the example workspace's ows stack, ports and images) must
-    never overlap. pytest 9.2 renamed the node id xdist 3.8 tags with its
+    of one group (a module's remote engine or 3-node cluster, fixed names)
+    must never overlap. pytest 9.2 renamed the node id xdist 3.8 tags with its
     group, and then every group was spread over the workers."""
     seen = tmp_path / "workers"
     for name in ("a", "b"):

@@ -50,9 +50,12 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if _HERE in item.path.parents:
             item.add_marker(pytest.mark.engine)
-    # The tests of an xdist group run one after the other on one worker: a
-    # long chain, handed out first so that it ends with the rest
-    items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)
+    # Handed out first (scripts/test keeps this order: --no-loadscope-reorder),
+    # so that they end with the rest: the tests that run for minutes, then
+    # the tests of each xdist group (one after the other on one worker: a
+    # long chain)
+    items.sort(key=lambda item: (item.get_closest_marker("long") is None,
+                                 item.get_closest_marker("xdist_group") is None))
 
 
 @pytest.fixture(scope="session")

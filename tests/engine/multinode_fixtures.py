@@ -1,22 +1,19 @@
-"""A 3-node Swarm on this machine (`scripts/swarm-nodes`) and a kargo root
-deploying one stack onto it.
+"""A 3-node Swarm on this machine (`scripts/swarm-nodes up --own-manager`)
+and a kargo root deploying one stack onto it.
 
-`cluster` (module scope) runs `scripts/swarm-nodes up` before the module and
-`down` after it: the host's dockerd (its swarm advertising on 10.213.0.1, as
-`scripts/engine-up` sets it up) is the manager, and the workers kt-w1
-(10.213.0.11) and kt-w2 (10.213.0.12) are dockerds in network namespaces on
-the bridge kargo-br0.
-
-The workers then belong to the host's swarm, and so does everything else
-that deploys there meanwhile: services without constraints (bench/'s P5: 50
-stacks x 4 services) spread onto kt-w1 and kt-w2, and a killed worker sends
-all of its share to the other one at once, which can keep this module's task
-waiting past its timeouts. Run it when nothing else deploys on the host's
-swarm (as .ci/run does), or with KARGO_TEST_OWN_MANAGER=1: the manager is
-then a third namespaced dockerd, kt-m (10.213.0.10), with a swarm of its own
-that nothing else uses. A wait that times out says what else it saw on the
-workers (`MultiEnv.interference`). (Other kargo roots' `labels` runs no
-longer interfere: each root records and removes only its own node labels.)
+`cluster` (module scope) brings the nodes up before the module and `down`
+after it: the manager kt-m (10.213.0.10, /var/run/kt-m.sock) and the workers
+kt-w1 (10.213.0.11) and kt-w2 (10.213.0.12), each a dockerd in a network
+namespace on the bridge kargo-br0, with a swarm of their own. The host's
+swarm is not touched and none of its services can land on the workers: what
+the other engine tests deploy meanwhile neither takes the workers' capacity
+nor gets tasks moved by a killed worker, so this module overlaps them
+(`scripts/test`); its names are fixed, so its tests are one `xdist_group`.
+(Under the host's manager, `scripts/swarm-nodes up`, every unconstrained
+service deployed on the host spreads onto the workers and a killed worker
+sends its whole share to the other one: the waits here would time out.)
+A wait that times out says what else it saw on the workers
+(`MultiEnv.interference`).
 
 `multienv` is one test's kargo root: stack `<unique name>-m`, services from
 compose files the test names, every name derived from `unique_name`; kargo
@@ -189,7 +186,7 @@ def _zombie(pid):
 def cluster(busybox_image):
     """Manager + kt-w1 + kt-w2 for the module; `down` in the finalizer.
     (busybox_image first: the workers pull it from the registry.)"""
-    up_args = ["up", "--own-manager"] if os.environ.get("KARGO_TEST_OWN_MANAGER") else ["up"]
+    up_args = ["up", "--own-manager"]
     proc = swarm_nodes(*up_args)
     if proc.returncode != 0:
         down = swarm_nodes("down")

@@ -12,7 +12,7 @@ import pytest
 
 from support import REPO, Kargo, write
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 BASE = "kargo/debian:bookworm"
 CANARY = "s3cr3t-canary-pg-7a1e"

@@ -7,7 +7,12 @@ the commands install themselves: `bash scripts/quickstart` deploys the OWS
 stack and prints its GetCapabilities URLs, then `bash scripts/test` runs
 (with Debian's docker CLI, one line saying which CLI the suite needs; with
 a suitable one, every engine-free tier: a clean room, whatever the machine's
-own Python holds)."""
+own Python holds).
+
+The example workspace's ows stack is held (example_ows.py) from the first
+quickstart until the second one said nothing changed, and removed then: the
+engine-free tiers, minutes of CPU, run without it, while the other tests of
+it use it."""
 import os
 import shutil
 import subprocess
@@ -15,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from example_ows import example_ows
 from support import REPO
 
-# the example workspace's ows stack, ports and images: one test at a time
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("example-ows")]
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kargo"
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -75,7 +80,6 @@ def fresh_root(tmp_path):
     yield root
     for target in reversed(mounts):
         subprocess.run(["umount", "-l", str(target)], capture_output=True)
-    subprocess.run(["docker", "stack", "rm", "kargo-ows"], capture_output=True)
     shutil.rmtree(root, ignore_errors=True)
 
 
@@ -89,34 +93,36 @@ def _chroot(root, command, timeout):
                           env=env, capture_output=True, text=True, timeout=timeout)
 
 
-def test_the_readme_commands_on_a_fresh_debian(fresh_root):
-    quickstart = _chroot(fresh_root, "bash scripts/quickstart", timeout=2400)
-    out = quickstart.stdout + quickstart.stderr
-    assert quickstart.returncode == 0, out[-4000:]
-    assert "WMS GetCapabilities: http://localhost:8082/cgi-bin/mapserv?" in quickstart.stdout
-    assert "WMS GetCapabilities: http://localhost:8081/service?" in quickstart.stdout
-    # what it installed, it says (python3-venv at least: minbase has no Python)
-    assert "installing python3" in out
-    # and what the tests need besides (graphviz's dot for `doit graph`)
-    assert "installing graphviz" in out
-    # the README's second command with Debian's docker.io CLI (20.10): the
-    # suite says in one line what is missing and how to get it
-    old = _chroot(fresh_root, "KARGO_TEST_TIERS=cli bash scripts/test", timeout=600)
-    assert old.returncode == 4, (old.stdout + old.stderr)[-4000:]
-    assert "docker-ce-cli" in old.stdout + old.stderr
-    # a clean room: with a suitable CLI installed (as docker-ce-cli puts it in
-    # /usr/local/bin) and scripts/install run again, every engine-free tier
-    # passes on a machine whose Python holds nothing but what kargo installed
-    shutil.copy2(SUITABLE_CLI, fresh_root / SUITABLE_CLI.relative_to("/"))
-    tests = _chroot(fresh_root, "bash scripts/install >/dev/null && "
-                    "KARGO_TEST_TIERS='unit cli compose' bash scripts/test", timeout=1800)
+def test_the_readme_commands_on_a_fresh_debian(fresh_root, docker_client):
+    with example_ows(docker_client):
+        quickstart = _chroot(fresh_root, "bash scripts/quickstart", timeout=2400)
+        out = quickstart.stdout + quickstart.stderr
+        assert quickstart.returncode == 0, out[-4000:]
+        assert "WMS GetCapabilities: http://localhost:8082/cgi-bin/mapserv?" in quickstart.stdout
+        assert "WMS GetCapabilities: http://localhost:8081/service?" in quickstart.stdout
+        # what it installed, it says (python3-venv at least: minbase has no Python)
+        assert "installing python3" in out
+        # and what the tests need besides (graphviz's dot for `doit graph`)
+        assert "installing graphviz" in out
+        # the README's second command with Debian's docker.io CLI (20.10): the
+        # suite says in one line what is missing and how to get it
+        old = _chroot(fresh_root, "KARGO_TEST_TIERS=cli bash scripts/test", timeout=600)
+        assert old.returncode == 4, (old.stdout + old.stderr)[-4000:]
+        assert "docker-ce-cli" in old.stdout + old.stderr
+        # a suitable CLI installed (as docker-ce-cli puts it in /usr/local/bin),
+        # the first command again (its scripts/install links that CLI into
+        # .venv): it says nothing changed
+        shutil.copy2(SUITABLE_CLI, fresh_root / SUITABLE_CLI.relative_to("/"))
+        again = _chroot(fresh_root, "bash scripts/quickstart", timeout=1200)
+        assert again.returncode == 0, (again.stdout + again.stderr)[-4000:]
+        assert "quickstart: nothing changed" in again.stdout
+    # a clean room: every engine-free tier passes on a machine whose Python
+    # holds nothing but what kargo installed
+    tests = _chroot(fresh_root, "KARGO_TEST_TIERS='unit cli compose' bash scripts/test",
+                    timeout=1800)
     assert tests.returncode == 0, (tests.stdout + tests.stderr)[-4000:]
     assert "scripts/test: tests run per tier, and wall time" in tests.stdout
     for tier in ("unit", "cli", "compose"):
         row = next(line.split() for line in tests.stdout.splitlines()
                    if line.split()[:1] == [tier])
         assert int(row[1]) > 0 and row[3] == "0", tests.stdout[-2000:]
-    # and run again, the first command says nothing changed
-    again = _chroot(fresh_root, "bash scripts/quickstart", timeout=1200)
-    assert again.returncode == 0, (again.stdout + again.stderr)[-4000:]
-    assert "quickstart: nothing changed" in again.stdout

@@ -1,6 +1,11 @@
 """An installed kargo works: the wheel (what `pip install kargo` or pipx
 gives) in a fresh virtual environment carries the defaults and the images,
-works in the current folder, and deploys the example workspace."""
+works in the current folder, and deploys the example workspace.
+
+The example workspace as it is, with the shell layer renaming what would
+collide with the other tests of it (quickstart, fresh machine) on this
+engine: the stack, its ports, networks, volumes, and the images' registry
+repositories. So it overlaps them."""
 import os
 import shutil
 import subprocess
@@ -10,10 +15,12 @@ import urllib.request
 
 import pytest
 
+from image_fixtures import Registry
 from support import REPO, venv_with_our_dependencies
 
-# the example workspace's images: with the other tests of them, one at a time
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("example-ows")]
+pytestmark = pytest.mark.slow
+
+IMAGES = ("mapserver", "mapproxy")
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +41,7 @@ def wheel_kargo(tmp_path_factory):
 
 
 def test_the_wheel_deploys_the_example_workspace(wheel_kargo, tmp_path, docker_client,
-                                                  unique_name):
+                                                  registry, unique_name):
     site = tmp_path / "site"  # an operator's folder: no checkout anywhere near
     site.mkdir()
     workspace = tmp_path / "workspace"
@@ -44,7 +51,11 @@ def test_the_wheel_deploys_the_example_workspace(wheel_kargo, tmp_path, docker_c
     env.update(STACKS=stack, **{f"{stack.upper()}_STACK": "mapserver mapproxy"},
                MAPSERVER_PORT="28182", MAPPROXY_PORT="28181",
                DOCKER_FRONT_NETWORK=f"{unique_name}-front",
-               DOCKER_BACK_NETWORK=f"{unique_name}-back")
+               DOCKER_BACK_NETWORK=f"{unique_name}-back",
+               MAPSERVER_DATA_VOLUME=f"{unique_name}-mapserver",
+               MAPPROXY_CACHE_VOLUME=f"{unique_name}-mapproxy",
+               **{f"{name.upper()}_IMAGE": f"{registry}/{unique_name}/{name}"
+                  for name in IMAGES})
 
     def kargo(*args, check=True):
         proc = subprocess.run([str(wheel_kargo), *args], capture_output=True, text=True,
@@ -77,9 +88,27 @@ def test_the_wheel_deploys_the_example_workspace(wheel_kargo, tmp_path, docker_c
     finally:
         subprocess.run([str(wheel_kargo), f"remove:{stack}"], env=env, cwd=site,
                        capture_output=True, timeout=300)
+        # the task containers go in the swarm agent's own time: they hold the networks and volumes
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and docker_client.containers.list(
+                all=True, filters={"label": f"com.docker.stack.namespace=kargo-{stack}"}):
+            time.sleep(1)
         for name in ("front", "back"):
             for net in docker_client.networks.list(names=[f"{unique_name}-{name}"]):
                 try:
                     net.remove()
                 except Exception:
                     pass
+        for name in IMAGES:
+            try:
+                docker_client.volumes.get(f"{unique_name}-{name}").remove(force=True)
+            except Exception:
+                pass
+            # our tag only (the image is the example's too when the build came
+            # from cache); noprune: its untagged parents are build cache
+            # another test may be building on
+            for image in docker_client.images.list(name=f"{registry}/{unique_name}/{name}"):
+                for tag in image.tags:
+                    if tag.startswith(f"{registry}/{unique_name}/"):
+                        docker_client.api.remove_image(tag, force=True, noprune=True)
+            Registry(registry).delete_repo(f"{unique_name}/{name}")

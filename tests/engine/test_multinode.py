@@ -2,10 +2,12 @@
 constraints from `<SERVICE>_CONSTRAINTS`, a drained or lost worker, and the
 overlay network between nodes.
 
-The cluster (multinode_fixtures.py, `scripts/swarm-nodes`): a manager and two
-workers, kt-w1 and kt-w2, each a dockerd of its own. Every placement is
-asserted twice: on the manager (the node of each running task) and on the
-worker daemons themselves (which one runs the container).
+The cluster (multinode_fixtures.py, `scripts/swarm-nodes up --own-manager`):
+a manager, kt-m, and two workers, kt-w1 and kt-w2, each a dockerd of its
+own, a swarm apart from the host's (the module overlaps the other engine
+tests). Every placement is asserted twice: on the manager (the node of each
+running task) and on the worker daemons themselves (which one runs the
+container).
 """
 import pytest
 
@@ -14,7 +16,8 @@ from kargo_tasks.labels import managed_key
 from multinode_fixtures import (SERVICE_LABEL, WORKERS, cluster,  # noqa: F401
                                 multienv, wait_for)
 
-pytestmark = [pytest.mark.slow, pytest.mark.swarm]
+# one cluster (fixed node names) made for the module: its tests on one worker
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("swarm-nodes")]
 
 SLEEP = ["sleep", "3600"]
 

@@ -13,7 +13,7 @@ import pytest
 from support import REPO, Kargo
 
 BASE = "kargo/debian:bookworm"
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 
 SEED_YAML = """

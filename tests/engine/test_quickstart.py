@@ -3,26 +3,22 @@ MapServer and MapProxy, deploys the example OWS stack and prints where WMS
 GetCapabilities answers; run again, it changes nothing and says so."""
 import os
 import subprocess
-import time
 
 import pytest
 
+from example_ows import example_ows
 from support import REPO
 
-# the example workspace's ows stack, ports and images: one test at a time
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("example-ows")]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def repo_state(docker_client):
     record = REPO / ".workspace"
     saved = record.read_bytes() if record.exists() else None
-    yield
-    subprocess.run(["docker", "stack", "rm", "kargo-ows"], capture_output=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and docker_client.containers.list(
-            all=True, filters={"label": "com.docker.stack.namespace=kargo-ows"}):
-        time.sleep(1)
+    # the example workspace's ows stack, ports and images: one test at a time
+    with example_ows(docker_client):
+        yield
     if saved is None:
         record.unlink(missing_ok=True)
     else:
