@@ -28,7 +28,7 @@ class Plan(DoitCmdBase):
                        "something would, 3 on bad input.")
 
     def _execute(self, pos_args=None):
-        from kargo_tasks import plan
+        from kargo_tasks.commands import plan
         return plan.execute(self, pos_args)
 
 
@@ -39,7 +39,7 @@ class Graph(DoitCmdBase):
     doc_description = None
 
     def _execute(self, pos_args=None):
-        from kargo_tasks import graph
+        from kargo_tasks.commands import graph
         return graph.execute(self, pos_args)
 
 
@@ -51,7 +51,7 @@ class Sync(DoitCmdBase):
                        "built or deployed, 1 a task failed, 3 the pull was refused.")
 
     def _execute(self, pos_args=None):
-        from kargo_tasks import sync
+        from kargo_tasks.commands import sync
         return sync.execute(self)
 
 
@@ -63,7 +63,7 @@ class List(DoitList):
     # doit passes the options by the names of this signature: doit's own
     def _execute(self, subtasks=False, quiet=True, status=False, private=False,
                  list_deps=False, template=None, sort="name", pos_args=None):
-        from kargo_tasks.project import current
+        from kargo_tasks.operations.project import current
         project = current()
         if project.error:
             stand_ins = {t.name for t in self.task_list if (t.meta or {}).get("needs_env")}
@@ -74,7 +74,7 @@ class List(DoitList):
                                   private=private, list_deps=list_deps, template=template,
                                   sort=sort, pos_args=pos_args)
         if project.error:
-            from kargo_tasks.plan import refuse
+            from kargo_tasks.commands.plan import refuse
             self.outstream.flush()
             return refuse("list", project.error)
         return status

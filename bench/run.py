@@ -388,8 +388,8 @@ def build_base(tmp, ref, rid):
 def real_catalog():
     """The real defaults, read with kargo's own parsers (read only)."""
     sys.path.insert(0, str(REPO))
-    from kargo_tasks import catalog as cat
-    from kargo_tasks import environment, merge, workspace
+    from kargo_tasks.workspace import catalog as cat
+    from kargo_tasks.workspace import environment, merge, layout as workspace
     lay = workspace.layout(REPO)
     env = environment.load([lay.defaults / ".env.default"], shell={})
     plan = merge.plan(merge.layers(lay, None))
@@ -1003,7 +1003,7 @@ def same_wait(projects):
     baselines: what is compared is the sending, not the wait's rules."""
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
-    from kargo_tasks.swarm import Convergence
+    from kargo_tasks.engine.swarm import Convergence
     convergence = Convergence(900, interval=0.5, progress=_Quiet())
     for project in projects:
         convergence.add(project)

@@ -2,9 +2,9 @@
 import functools
 import os
 
-from ..actions import failing, guarded
-from ..configure import prune, strays, unchanged, write_output
-from ..project import current, digest_key
+from kargo_tasks.base.actions import failing, guarded
+from kargo_tasks.operations.configure import prune, strays, unchanged, write_output
+from kargo_tasks.operations.project import current, digest_key
 
 
 def task_configure():

@@ -1,9 +1,9 @@
 """Operations tasks: `pull` (the workspace from its git upstream) and
 `exec:<script>` (an operations script of the merged `scripts/` folder)."""
-from ..actions import failing, guarded
-from ..project import current
-from ..pull import pull_action
-from ..scripts import of, run, summary, task_name
+from kargo_tasks.base.actions import failing, guarded
+from kargo_tasks.operations.project import current
+from kargo_tasks.operations.pull import pull_action
+from kargo_tasks.operations.scripts import of, run, summary, task_name
 from .common import each
 
 

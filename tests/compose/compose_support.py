@@ -11,7 +11,8 @@ import os
 import subprocess
 from pathlib import Path
 
-from kargo_tasks import catalog, compose, dockeryaml, environment
+from kargo_tasks.compose import resolve as compose, dockeryaml
+from kargo_tasks.workspace import catalog, environment
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 BASE_ENV = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root")}

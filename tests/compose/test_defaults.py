@@ -3,7 +3,8 @@ alone, the docker CLI accepts each stack file, and the services keep the bash
 Kargo's names (a Kargo workspace listing them finds their compose files)."""
 import pytest
 
-from kargo_tasks import catalog, compose, environment, merge, workspace
+from kargo_tasks.compose import resolve as compose
+from kargo_tasks.workspace import catalog, environment, merge, layout as workspace
 from compose_support import BASE_ENV, docker
 
 LAYOUT = workspace.layout()

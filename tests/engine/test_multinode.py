@@ -9,7 +9,7 @@ worker daemons themselves (which one runs the container).
 """
 import pytest
 
-from kargo_tasks.labels import managed_key
+from kargo_tasks.engine.labels import managed_key
 
 from multinode_fixtures import (SERVICE_LABEL, WORKERS, cluster,  # noqa: F401
                                 multienv, wait_for)

@@ -1,12 +1,12 @@
 """`catalog.build`: stacks, their services and dependencies, and the images."""
 import pytest
 
-from kargo_tasks import merge
-from kargo_tasks.catalog import Image, Stack, build, compose_file
-from kargo_tasks.environment import Environment
-from kargo_tasks.errors import ConfigError
-from kargo_tasks.merge import Source
-from kargo_tasks.workspace import Layout
+from kargo_tasks.base.errors import ConfigError
+from kargo_tasks.workspace import merge
+from kargo_tasks.workspace.catalog import Image, Stack, build, compose_file
+from kargo_tasks.workspace.environment import Environment
+from kargo_tasks.workspace.layout import Layout
+from kargo_tasks.workspace.merge import Source
 from support import write
 
 
@@ -243,7 +243,7 @@ def test_atomic_takes_the_booleans_of_the_docker_cli():
 
 
 def test_the_images_a_stack_runs_are_the_ones_doit_build_builds():
-    from kargo_tasks.catalog import images_of, used_images
+    from kargo_tasks.workspace.catalog import images_of, used_images
     env = environment(STACKS="web", WEB_STACK="front seeder", WEACAST_MODELS="gfs-world",
                       MAPPROXY_IMAGE="reg/mapproxy", FRONT_IMAGE="reg/mapproxy",
                       SEEDER_IMAGE="reg/seeder", SEEDER_TAG="2",

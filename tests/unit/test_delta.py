@@ -1,6 +1,6 @@
 """delta.py: which services a deploy sends, and the file it sends them in."""
-from kargo_tasks.compose import SPEC_LABEL
-from kargo_tasks.delta import changes, subset, summary
+from kargo_tasks.compose.resolve import SPEC_LABEL
+from kargo_tasks.deploy.delta import changes, subset, summary
 
 P = "kargo-kano"
 DIGEST = "sha256:" + "a" * 64

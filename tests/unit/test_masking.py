@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from kargo_tasks import masking
-from kargo_tasks.environment import Environment
-from kargo_tasks.masking import ALL, MASK, NONE, decode, diff, encode, spans_of, unmark
-from kargo_tasks.merge import Source
-from kargo_tasks.templates import marked, render
+from kargo_tasks.workspace import masking
+from kargo_tasks.workspace.environment import Environment
+from kargo_tasks.workspace.masking import ALL, MASK, NONE, decode, diff, encode, spans_of, unmark
+from kargo_tasks.workspace.merge import Source
+from kargo_tasks.workspace.templates import marked, render
 
 # canaries in the forms a config carries them: a quote and a backslash that
 # JSON and YAML double quotes escape, and one that is a substring of the
@@ -185,7 +185,7 @@ def test_the_labeler(tmp_path, source):
     ("jinja", "{% for k in [TOKEN] %}{{ {}[k] }}{% endfor %}\n"),
 ])
 def test_an_error_message_does_not_quote_a_value(source, kind, text):
-    from kargo_tasks.errors import ConfigError
+    from kargo_tasks.base.errors import ConfigError
     with pytest.raises(ConfigError) as info:
         render(source(kind, text), "conf", env(OLD, public="TAG"))
     message = str(info.value)

@@ -3,10 +3,10 @@ import os
 
 import pytest
 
-from kargo_tasks import merge
-from kargo_tasks.errors import ConfigError
-from kargo_tasks.merge import Layer, Source, output_of
-from kargo_tasks.workspace import Layout
+from kargo_tasks.base.errors import ConfigError
+from kargo_tasks.workspace import merge
+from kargo_tasks.workspace.layout import Layout
+from kargo_tasks.workspace.merge import Layer, Source, output_of
 from support import write
 
 

@@ -5,10 +5,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from kargo_tasks import history
-from kargo_tasks.errors import KargoError
-from kargo_tasks.rollback import _timeout, missing, pin
-from kargo_tasks.stacks import Resolved
+from kargo_tasks.base.errors import KargoError
+from kargo_tasks.deploy import history
+from kargo_tasks.deploy.rollback import _timeout, missing, pin
+from kargo_tasks.deploy.stacks import Resolved
 
 D1, D2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
 

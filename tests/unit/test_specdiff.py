@@ -3,9 +3,9 @@ that name what changes and never show a value of the environment or of a
 secret."""
 import pytest
 
-from kargo_tasks import dockeryaml
-from kargo_tasks.masking import LABEL
-from kargo_tasks.specdiff import changes, engine_text
+from kargo_tasks.compose import dockeryaml
+from kargo_tasks.deploy.specdiff import changes, engine_text
+from kargo_tasks.workspace.masking import LABEL
 
 CANARY = "s3cr3t-canary"
 

@@ -1,0 +1,3 @@
+"""The base every part stands on: the one error class, files written atomically,
+the command line's task names, the run lock, exit codes and the glue that turns
+a KargoError into doit's one-line failure. Knows no compose file, no engine, no stack."""

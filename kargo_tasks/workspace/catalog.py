@@ -1,0 +1,166 @@
+"""Stacks, their services, and the images kargo builds, from the environment.
+
+Names map to variable prefixes by upper-casing and `-` -> `_`:
+`STACKS` lists stacks, `<STACK>_STACK` a stack's services, `<STACK>_DEPENDS`
+the stacks to deploy before it, `<STACK>_ATOMIC` whether a deploy of it that
+does not converge rolls it back; a service's compose file is
+`deploy/<service>.yml` in the merged configuration. Buildable images are the
+folders of `images/` with a Dockerfile; the `weacast-loader` context makes one
+image per model of `WEACAST_MODELS`.
+"""
+from dataclasses import dataclass
+
+from kargo_tasks.base.errors import ConfigError
+from kargo_tasks.compose.resolve import compose_file
+from .environment import prefix
+
+LOADER_CONTEXT = "weacast-loader"
+# the words Go's strconv.ParseBool takes, as the docker CLI's boolean flags do
+BOOLEANS = {**dict.fromkeys(("1", "t", "T", "TRUE", "true", "True"), True),
+            **dict.fromkeys(("0", "f", "F", "FALSE", "false", "False", ""), False)}
+
+
+@dataclass(frozen=True)
+class Stack:
+    name: str
+    services: tuple
+    depends: tuple
+    atomic: bool = False
+
+    @property
+    def project(self):
+        """The Swarm stack name."""
+        return f"kargo-{self.name}"
+
+
+@dataclass(frozen=True)
+class Image:
+    name: str
+    context: str        # folder of .kargo/ holding the Dockerfile
+    build_args: tuple   # ((name, value), ...) fixed by the catalog
+
+    @property
+    def prefix(self):
+        return prefix(self.name)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    stacks: dict   # name -> Stack, in STACKS order
+    images: dict   # name -> Image
+
+    def order(self, names):
+        """`names` with the stacks they depend on first, each once, in STACKS order."""
+        wanted, todo = set(), list(names)
+        while todo:
+            name = todo.pop()
+            if name not in wanted:
+                wanted.add(name)
+                todo.extend(self.stacks[name].depends)
+        # STACKS order alone is not enough: STACKS may list a stack before
+        # the ones it depends on. Place each stack after its dependencies
+        # (build() refused cycles), STACKS order breaking ties.
+        rank = {name: i for i, name in enumerate(self.stacks)}
+        result, placed = [], set()
+
+        def place(name):
+            if name not in placed:
+                placed.add(name)
+                for dep in sorted(self.stacks[name].depends, key=rank.get):
+                    place(dep)
+                result.append(name)
+
+        for name in self.stacks:
+            if name in wanted:
+                place(name)
+        return result
+
+
+def image_ref(env, name):
+    """`<P>_IMAGE:<P>_TAG` of a service or image, or None when unset."""
+    p = prefix(name)
+    image = env.get(f"{p}_IMAGE")
+    return f"{image}:{env.get(f'{p}_TAG') or 'latest'}" if image else None
+
+
+def images_of(stack, catalog, env):
+    """Names of the images kargo builds that the services of `stack` run: a
+    service runs image X when its `<SERVICE>_IMAGE:<SERVICE>_TAG` is X's
+    `<X>_IMAGE:<X>_TAG` (the seeder runs MapProxy's image)."""
+    built = {image_ref(env, name): name for name in catalog.images}
+    built.pop(None, None)  # an image without <X>_IMAGE is run by no service
+    return sorted({built[ref] for ref in map(lambda s: image_ref(env, s), stack.services)
+                   if ref in built})
+
+
+def used_images(catalog, env):
+    """Names of the images kargo builds that a stack of STACKS runs: what
+    `doit build` builds (any other is built only when named)."""
+    return sorted({name for stack in catalog.stacks.values()
+                   for name in images_of(stack, catalog, env)})
+
+
+def build(env, plan):
+    stacks = {}
+    where = env.origins.get("STACKS", "STACKS")
+    for name in env.words("STACKS"):
+        var = f"{prefix(name)}_STACK"
+        if var not in env:
+            raise ConfigError(f"stack {name} is listed in STACKS but {var} is not set", where=where)
+        services = tuple(env.words(var))
+        for service in services:
+            if compose_file(service) not in plan:
+                raise ConfigError(f"stack {name}: service {service} has no compose file "
+                                  f"{compose_file(service)}", where=env.origins.get(var, var))
+        depends = tuple(env.words(f"{prefix(name)}_DEPENDS"))
+        stacks[name] = Stack(name, services, depends, _boolean(env, f"{prefix(name)}_ATOMIC"))
+    for stack in stacks.values():
+        for dep in stack.depends:
+            if dep not in stacks:
+                raise ConfigError(f"stack {stack.name} depends on {dep}, which is not in STACKS",
+                                  where=env.origins.get(f"{prefix(stack.name)}_DEPENDS"))
+    _check_acyclic(stacks, env)
+    return Catalog(stacks, _images(env, plan))
+
+
+def _boolean(env, var):
+    value = env.get(var, "").strip()
+    if value not in BOOLEANS:
+        raise ConfigError(f"{var} must be true or false, not {value!r}",
+                          where=env.origins.get(var, var))
+    return BOOLEANS[value]
+
+
+def _check_acyclic(stacks, env):
+    done, path = set(), []
+
+    def visit(name):
+        if name in path:
+            cycle = " -> ".join(path[path.index(name):] + [name])
+            raise ConfigError(f"stacks depend on each other: {cycle}",
+                              where=env.origins.get(f"{prefix(name)}_DEPENDS"))
+        if name in done:
+            return
+        path.append(name)
+        for dep in stacks[name].depends:
+            visit(dep)
+        path.pop()
+        done.add(name)
+
+    for name in stacks:
+        visit(name)
+
+
+def _images(env, plan):
+    images = {}
+    for out in plan:
+        parts = out.split("/")
+        if len(parts) != 3 or parts[0] != "images" or parts[2] != "Dockerfile":
+            continue
+        context = f"images/{parts[1]}"
+        if parts[1] == LOADER_CONTEXT:
+            for model in env.words("WEACAST_MODELS"):
+                images[f"{model}-loader"] = Image(f"{model}-loader", context, (("MODEL", model),))
+        else:
+            images[parts[1]] = Image(parts[1], context, ())
+    return dict(sorted(images.items()))
