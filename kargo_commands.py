@@ -16,16 +16,26 @@ from doit.cmd_base import DoitCmdBase
 from doit.cmd_list import List as DoitList
 from doit.dependency import DatabaseException, SqliteDB
 
-EXIT_WOULD_RUN = 4
-EXIT_SYNCED = 5
+
+class Help:
+    """A command's help text naming kargo's exit statuses (kargo_tasks/base/exits.py),
+    formatted when the help is shown: kargo_tasks is not imported at load (above)."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def __get__(self, command, owner=None):
+        from kargo_tasks.base import exits
+        return self.text.format(**{name: value for name, value in vars(exits).items()
+                                   if name.startswith("EXIT_")})
 
 
 class Plan(DoitCmdBase):
     name = "plan"
     doc_purpose = "list the tasks that would run and why, touching nothing"
     doc_usage = "[TASK ...]"
-    doc_description = (f"Exit status: 0 when nothing would run, {EXIT_WOULD_RUN} when "
-                       "something would, 3 on bad input.")
+    doc_description = Help("Exit status: 0 when nothing would run, {EXIT_WOULD_RUN} when "
+                           "something would, {EXIT_REFUSED} on bad input.")
 
     def _execute(self, pos_args=None):
         from kargo_tasks.commands import plan
@@ -47,8 +57,9 @@ class Sync(DoitCmdBase):
     name = "sync"
     doc_purpose = "pull the workspace from its git upstream, then build and deploy what changed"
     doc_usage = ""
-    doc_description = (f"Exit status: 0 nothing changed, {EXIT_SYNCED} something was pulled, "
-                       "built or deployed, 1 a task failed, 3 the pull was refused.")
+    doc_description = Help("Exit status: 0 nothing changed, {EXIT_SYNCED} something was "
+                           "pulled, built or deployed, 1 a task failed, {EXIT_REFUSED} the pull "
+                           "was refused.")
 
     def _execute(self, pos_args=None):
         from kargo_tasks.commands import sync

@@ -10,7 +10,8 @@ EXIT_WOULD_RUN when something would.
 """
 from doit.control import TaskControl
 
-from kargo_commands import EXIT_WOULD_RUN  # noqa: F401 - one number, doc and code
+from kargo_tasks.base.exits import EXIT_REFUSED, EXIT_WOULD_RUN
+
 DEFAULT_TARGETS = ("build", "deploy")
 
 
@@ -33,10 +34,10 @@ def order(tasks, selected):
 
 
 def refuse(command, error):
-    """The environment cannot be read: say so on one line, exit 3."""
+    """The environment cannot be read: say so on one line, exit EXIT_REFUSED."""
     import sys
     sys.stderr.write(f"kargo: {command}: {error}\n")
-    return 3
+    return EXIT_REFUSED
 
 
 def selection(control, names):

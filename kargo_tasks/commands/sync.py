@@ -15,8 +15,7 @@ a stack runs (tasks/images.py): an image of the catalog no stack runs never
 fails a sync. The files a pull brought in submodules are in the workspace
 like any other (pull.py), so what they change is what moves.
 """
-from kargo_commands import EXIT_SYNCED  # noqa: F401 - one number, doc and code
-
+from kargo_tasks.base.exits import EXIT_SYNCED
 from .plan import refuse
 
 
