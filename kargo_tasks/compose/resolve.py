@@ -38,6 +38,7 @@ from pathlib import Path
 
 from kargo_tasks.base.errors import ConfigError
 from kargo_tasks.workspace import masking
+from kargo_tasks.workspace.catalog import compose_file
 from kargo_tasks.workspace.environment import prefix
 from . import merge as compose_merge
 from .load import IGNORED, File
@@ -55,11 +56,6 @@ class Resolved:
     inputs: list = field(default_factory=list)   # files read (besides the compose files)
     config_names: dict = field(default_factory=dict)  # kind -> {hashed names}
     warnings: list = field(default_factory=list)  # one line each, file named
-
-
-def compose_file(service):
-    """A service's compose file in the merged configuration."""
-    return f"deploy/{service}.yml"
 
 
 def extension_file(value):

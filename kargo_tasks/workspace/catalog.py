@@ -11,13 +11,17 @@ image per model of `WEACAST_MODELS`.
 from dataclasses import dataclass
 
 from kargo_tasks.base.errors import ConfigError
-from kargo_tasks.compose.resolve import compose_file
 from .environment import prefix
 
 LOADER_CONTEXT = "weacast-loader"
 # the words Go's strconv.ParseBool takes, as the docker CLI's boolean flags do
 BOOLEANS = {**dict.fromkeys(("1", "t", "T", "TRUE", "true", "True"), True),
             **dict.fromkeys(("0", "f", "F", "FALSE", "false", "False", ""), False)}
+
+
+def compose_file(service):
+    """A service's compose file in the merged configuration."""
+    return f"deploy/{service}.yml"
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ def bash_files(stack, env, folder, root=CORPUS):
     """The -c files of the bash Kargo's `docker stack deploy` for `stack`."""
     files = []
     for service in stack.services:
-        main = root / compose.compose_file(service)
+        main = root / catalog.compose_file(service)
         files.append(main)
         extension = env.get(f"{environment.prefix(service)}_EXTENSION", "")
         if extension:

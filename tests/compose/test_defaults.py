@@ -28,5 +28,5 @@ def test_each_default_stack_resolves_and_docker_accepts_it(stack, tmp_path):
     "maputnik", "mapserver", "tileservergl", "thredds", "hyrax-bes", "hyrax-olfs", "teleray",
     "openaq"])
 def test_the_bash_kargo_service_names(service):
-    assert compose.compose_file(service) in PLAN
+    assert catalog.compose_file(service) in PLAN
     assert any(service in stack.services for stack in CATALOG.stacks.values())
