@@ -24,7 +24,7 @@ def resolve_now(project, stack):
     """The stack file a deploy would send now, as a document."""
     scratch = _scratch(project)
     resolved = compose.resolve(stack, scratch, project.env,
-                               masking.labeler(project.plan, scratch, project.env))
+                               templates.labeler(project.plan, scratch, project.env))
     return compose.load_stack(resolved.text, f".kargo/stacks/{stack.name}.yml")
 
 

@@ -21,7 +21,7 @@ from kargo_tasks.base.files import (SECRET_FILE, changed_files, ensure_dir, fing
                                     write_atomic, write_if_changed)
 from kargo_tasks.compose import resolve as compose
 from kargo_tasks.engine import swarm
-from kargo_tasks.workspace import masking
+from kargo_tasks.workspace import templates
 from . import delta, history, preview
 
 NODE_LABEL = re.compile(r"^\s*node\.labels\.([A-Za-z0-9_.-]+)\s*(==|!=)")
@@ -40,8 +40,8 @@ def hook_files(project, stack):
 def write_stack(project, stack, key_of):
     try:
         resolved = compose.resolve(stack, project.layout.merged, project.env,
-                                   masking.labeler(project.plan, project.layout.merged,
-                                                   project.env))
+                                   templates.labeler(project.plan, project.layout.merged,
+                                                     project.env))
     except KargoError as err:
         raise KargoError(project.shown(str(err))) from None
     for line in resolved.warnings:

@@ -17,8 +17,6 @@ without the label, or with one that does not read, is hidden whole.
 """
 import difflib
 import fnmatch
-import os
-from pathlib import Path
 
 PUBLIC = "KARGO_PUBLIC"
 LABEL = "org.kargo.masked"
@@ -97,32 +95,6 @@ def hide(text: str, values) -> str:
     for value in sorted({v for v in values if v and len(v) >= 3}, key=len, reverse=True):
         text = text.replace(value, MASK)
     return text
-
-
-def labeler(plan, merged, env):
-    """`path -> label` for the config files of a stack resolved from the
-    merged configuration `merged` (`plan`: merge.plan's outputs)."""
-    from kargo_tasks.base.errors import KargoError
-    from . import templates
-    merged = os.path.normpath(merged)
-    shown = public(env)
-
-    def label(path):
-        try:
-            rel = Path(os.path.normpath(path)).relative_to(merged).as_posix()
-        except ValueError:
-            return ALL  # not a file of the merged configuration: unknown
-        source = plan.get(rel)
-        if rel.split("/", 1)[0] == "secrets" or source is None:
-            return ALL
-        if source.kind == "copy":
-            return NONE
-        try:
-            text = (Path(merged) / rel).read_bytes().decode("utf-8")
-            return encode(spans_of(text, templates.marked(source, env, shown)))
-        except (OSError, UnicodeDecodeError, KargoError):
-            return ALL
-    return label
 
 
 def diff(old, old_label, new, new_label, context=2, names=("running", "new")):

@@ -5,10 +5,12 @@
 errors. Each render returns the bytes and the set of variables it read, which
 is what makes the output stale (and nothing else in the environment).
 """
+import os
 import re
 import traceback
+from pathlib import Path
 
-from kargo_tasks.base.errors import ConfigError
+from kargo_tasks.base.errors import ConfigError, KargoError
 from . import masking
 from .interpolate import substitute
 
@@ -45,6 +47,30 @@ def marked(source, env, public):
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", where=where)
     return _text(_decode(raw, where), source.kind, env, where, set(), public)
+
+
+def labeler(plan, merged, env):
+    """`path -> label` for the config files of a stack resolved from the
+    merged configuration `merged` (`plan`: merge.plan's outputs)."""
+    merged = os.path.normpath(merged)
+    shown = masking.public(env)
+
+    def label(path):
+        try:
+            rel = Path(os.path.normpath(path)).relative_to(merged).as_posix()
+        except ValueError:
+            return masking.ALL  # not a file of the merged configuration: unknown
+        source = plan.get(rel)
+        if rel.split("/", 1)[0] == "secrets" or source is None:
+            return masking.ALL
+        if source.kind == "copy":
+            return masking.NONE
+        try:
+            text = (Path(merged) / rel).read_bytes().decode("utf-8")
+            return masking.encode(masking.spans_of(text, marked(source, env, shown)))
+        except (OSError, UnicodeDecodeError, KargoError):
+            return masking.ALL
+    return label
 
 
 def _text(text, kind, env, where, reads, public=None):

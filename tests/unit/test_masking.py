@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from kargo_tasks.workspace import masking
+from kargo_tasks.workspace import masking, templates
 from kargo_tasks.workspace.environment import Environment
 from kargo_tasks.workspace.masking import ALL, MASK, NONE, decode, diff, encode, spans_of, unmark
 from kargo_tasks.workspace.merge import Source
@@ -170,7 +170,7 @@ def test_the_labeler(tmp_path, source):
     (merged / "configs/c.conf").write_text("plain\n")
     plan = {"configs/a.conf": tpl, "secrets/s.conf": Source(merged, "copy", "workspace"),
             "configs/c.conf": Source(merged, "copy", "workspace")}
-    label = masking.labeler(plan, merged, e)
+    label = templates.labeler(plan, merged, e)
     assert label(str(merged / "deploy/../configs/a.conf")) == "4-15"
     assert label(str(merged / "secrets/s.conf")) == ALL    # under secrets/: whole
     assert label(str(merged / "configs/c.conf")) == NONE   # a copy: shown
