@@ -11,26 +11,16 @@ EXIT_WOULD_RUN when something would.
 from doit.control import TaskControl
 
 from kargo_tasks.base.exits import EXIT_REFUSED, EXIT_WOULD_RUN
+from kargo_tasks.base.graphs import dependencies_first
 
 DEFAULT_TARGETS = ("build", "deploy")
 
 
 def order(tasks, selected):
     """The tasks `selected` needs, dependencies first (doit's own order)."""
-    seen, result = set(), []
-
-    def visit(name):
-        if name in seen:
-            return
-        seen.add(name)
-        task = tasks[name]
-        for dep in list(task.task_dep) + list(task.setup_tasks):
-            visit(dep)
-        result.append(task)
-
-    for name in selected:
-        visit(name)
-    return result
+    names = dependencies_first(selected, lambda name: [*tasks[name].task_dep,
+                                                       *tasks[name].setup_tasks])
+    return [tasks[name] for name in names]
 
 
 def refuse(command, error):

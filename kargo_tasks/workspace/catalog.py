@@ -9,8 +9,10 @@ folders of `images/` with a Dockerfile; the `weacast-loader` context makes one
 image per model of `WEACAST_MODELS`.
 """
 from dataclasses import dataclass
+from graphlib import CycleError, TopologicalSorter
 
 from kargo_tasks.base.errors import ConfigError
+from kargo_tasks.base.graphs import dependencies_first
 from .environment import prefix
 
 LOADER_CONTEXT = "weacast-loader"
@@ -54,30 +56,17 @@ class Catalog:
     images: dict   # name -> Image
 
     def order(self, names):
-        """`names` with the stacks they depend on first, each once, in STACKS order."""
+        """`names` with the stacks they depend on first, each once, in STACKS order
+        (a stack's dependencies right before it when STACKS lists them after)."""
         wanted, todo = set(), list(names)
         while todo:
             name = todo.pop()
             if name not in wanted:
                 wanted.add(name)
                 todo.extend(self.stacks[name].depends)
-        # STACKS order alone is not enough: STACKS may list a stack before
-        # the ones it depends on. Place each stack after its dependencies
-        # (build() refused cycles), STACKS order breaking ties.
         rank = {name: i for i, name in enumerate(self.stacks)}
-        result, placed = [], set()
-
-        def place(name):
-            if name not in placed:
-                placed.add(name)
-                for dep in sorted(self.stacks[name].depends, key=rank.get):
-                    place(dep)
-                result.append(name)
-
-        for name in self.stacks:
-            if name in wanted:
-                place(name)
-        return result
+        return dependencies_first([name for name in self.stacks if name in wanted],
+                                  lambda name: sorted(self.stacks[name].depends, key=rank.get))
 
 
 def image_ref(env, name):
@@ -136,23 +125,16 @@ def _boolean(env, var):
 
 
 def _check_acyclic(stacks, env):
-    done, path = set(), []
-
-    def visit(name):
-        if name in path:
-            cycle = " -> ".join(path[path.index(name):] + [name])
-            raise ConfigError(f"stacks depend on each other: {cycle}",
-                              where=env.origins.get(f"{prefix(name)}_DEPENDS"))
-        if name in done:
-            return
-        path.append(name)
-        for dep in stacks[name].depends:
-            visit(dep)
-        path.pop()
-        done.add(name)
-
-    for name in stacks:
-        visit(name)
+    """A cycle of <STACK>_DEPENDS, said from the stack of it STACKS lists first."""
+    try:
+        TopologicalSorter({name: stack.depends for name, stack in stacks.items()}).prepare()
+    except CycleError as err:
+        cycle = err.args[1][:-1][::-1]  # graphlib's runs from a dependency to its dependent
+        rank = list(stacks)
+        first = min(range(len(cycle)), key=lambda i: rank.index(cycle[i]))
+        cycle = cycle[first:] + cycle[:first]
+        raise ConfigError(f"stacks depend on each other: {' -> '.join(cycle + cycle[:1])}",
+                          where=env.origins.get(f"{prefix(cycle[0])}_DEPENDS")) from None
 
 
 def _images(env, plan):
