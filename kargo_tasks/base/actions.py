@@ -36,7 +36,7 @@ def guarded(func, *args):
     return action
 
 
-_SIGNATURES = {}
+_SIGNATURES: dict = {}
 
 
 def _signature_after(func, skipped):

@@ -25,7 +25,7 @@ REFUSED = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, e
 
 # Folders this process made or checked already: a configure of thousands of
 # files in a few folders asks for each folder once, not once per file.
-_ENSURED = set()
+_ENSURED: set[str] = set()
 
 
 def ensure_dir(path, mode=PRIVATE_DIR):

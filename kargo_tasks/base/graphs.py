@@ -20,7 +20,8 @@ def dependencies_first(roots: Iterable[Node],
     path from a root (the positions taken at each step) is smallest.
     graphlib.CycleError on a cycle."""
     roots = list(dict.fromkeys(roots))
-    graph, todo = {}, list(roots)
+    graph: dict[Node, list[Node]] = {}
+    todo = list(roots)
     while todo:
         node = todo.pop()
         if node not in graph:
@@ -28,7 +29,7 @@ def dependencies_first(roots: Iterable[Node],
             todo.extend(graph[node])
     sorter = TopologicalSorter(graph)
     sorter.prepare()
-    needed_by = {node: [] for node in graph}
+    needed_by: dict[Node, list[Node]] = {node: [] for node in graph}
     for node, deps in graph.items():
         for dep in dict.fromkeys(deps):
             needed_by[dep].append(node)
@@ -42,7 +43,8 @@ def dependencies_first(roots: Iterable[Node],
             paths.append((start[node],))
         return min(paths)
 
-    ready, result = [], []
+    ready: list[Node] = []
+    result: list[Node] = []
     while sorter.is_active():
         ready = sorted([*ready, *sorter.get_ready()], key=first_path)
         node = ready.pop(0)

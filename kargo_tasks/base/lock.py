@@ -16,7 +16,7 @@ from .files import ensure_dir
 
 from .commandline import wanted
 
-_held = []
+_held: list = []
 
 
 def acquire(lay, environ=None, argv=None):

@@ -30,7 +30,7 @@ IGNORED = {
 # What the CLI casts after interpolation, when interpolation changed the text
 # (cli/compose/loader/interpolate.go). "[]" is any list item, "*" any key.
 _S = ("services", "*")
-CASTS = {
+CASTS: dict[tuple[str, ...], str] = {
     **dict.fromkeys([_S + ("configs", "[]", "mode"), _S + ("secrets", "[]", "mode"),
                      _S + ("healthcheck", "retries"), _S + ("deploy", "replicas"),
                      _S + ("deploy", "update_config", "parallelism"),

@@ -17,7 +17,7 @@ from kargo_tasks.engine import client as engine
 from kargo_tasks.workspace import masking, templates
 from . import specdiff
 
-_SCRATCH = {}  # id(project) -> TemporaryDirectory
+_SCRATCH: dict = {}  # id(project) -> TemporaryDirectory
 
 
 def resolve_now(project, stack):

@@ -53,8 +53,8 @@ class Endpoint:
     host: str          # unix:///abs.sock, tcp://host:port, ssh://user@host:port[/socket]
     context: str       # "default" or the context's name
     chosen_by: str     # how: "DOCKER_HOST", "DOCKER_CONTEXT", the config file, "default"
-    tls: TLS = None    # None: plain (a socket, ssh, or tcp without TLS)
-    config: str = None  # the docker config folder (contexts, registry credentials)
+    tls: TLS | None = None    # None: plain (a socket, ssh, or tcp without TLS)
+    config: str | None = None  # the docker config folder (contexts, registry credentials)
 
     def describe(self):
         """One line for an operator: no secret (a password in a URL is cut)."""

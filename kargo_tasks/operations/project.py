@@ -9,6 +9,7 @@ import functools
 import os
 import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from kargo_tasks.base import lock
 from kargo_tasks.base.errors import ConfigError, KargoError
@@ -21,16 +22,15 @@ from kargo_tasks.workspace import layout as workspace_mod
 @dataclass(eq=False)
 class Project:
     layout: workspace_mod.Layout
-    workspace: object = None          # Path or None
-    env: environment.Environment = None
+    workspace: Path | None = None
+    env: environment.Environment | None = None
     plan: dict = field(default_factory=dict)
-    catalog: catalog_mod.Catalog = None
-    error: KargoError = None
-    shell: dict = None                # the environment it was loaded with (os.environ)
+    catalog: catalog_mod.Catalog | None = None
+    error: KargoError | None = None
+    shell: dict | None = None         # the environment it was loaded with (os.environ)
 
     def relative(self, path):
         """`path` as the operator knows it: in the workspace, defaults or repo."""
-        from pathlib import Path
         for base, name in ((self.workspace, "workspace"), (self.layout.root, None)):
             if base is None:
                 continue

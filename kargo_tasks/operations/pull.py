@@ -40,7 +40,8 @@ def reason(text: str) -> str:
     without the `error:`/`fatal:` prefixes, `hint:` lines and the closing
     `Aborting`; a list of files git indents under a line ending in `:` is
     joined with commas (the first LISTED, then how many more)."""
-    parts, items = [], []
+    parts: list[str] = []
+    items: list[str] = []
 
     def close_list():
         if items:

@@ -23,8 +23,9 @@ FIX = "choose one with `kargo use --workspace DIR` or set KARGO_WORKSPACE"
 class Layout:
     """The fixed places of one kargo root."""
     root: Path
-    defaults: Path = None      # default: the root's
-    images: Path = None
+    # None: the root's (a Path once made: __post_init__)
+    defaults: Path = None  # type: ignore[assignment]
+    images: Path = None  # type: ignore[assignment]
     chosen_by: str = "given"   # why this root: KARGO_ROOT, the checkout, the current folder
 
     def __post_init__(self):
