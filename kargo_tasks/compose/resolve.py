@@ -200,7 +200,7 @@ def _hash_names(doc, stack, result):
             if isinstance(item, dict) and "file" in item:
                 content = Path(item["file"]).read_bytes()
                 # Swarm names are at most 64 characters: the hash must survive
-                base = f"{stack.project}_{key}"[:51]
+                base = stack.namespace.scope(key)[:51]
                 item["name"] = f"{base}_{hashlib.sha256(content).hexdigest()[:12]}"
                 names.add(item["name"])
 

@@ -16,7 +16,7 @@ a change made outside kargo since is then not seen.
 from kargo_tasks.compose.resolve import SPEC_LABEL
 
 
-def changes(doc, project, deployed, record, digests):
+def changes(doc, namespace, deployed, record, digests):
     """({service: why} to send, [full names of services to remove]).
 
     `deployed`: {full name: engine service} of the stack; `record`: {full
@@ -25,10 +25,10 @@ def changes(doc, project, deployed, record, digests):
     services = doc.get("services") or {}
     send = {}
     for name, spec in services.items():
-        why = _why(spec, deployed.get(f"{project}_{name}"), record, digests)
+        why = _why(spec, deployed.get(namespace.scope(name)), record, digests)
         if why:
             send[name] = why
-    remove = sorted(set(deployed) - {f"{project}_{name}" for name in services})
+    remove = sorted(set(deployed) - {namespace.scope(name) for name in services})
     return send, remove
 
 
@@ -68,8 +68,8 @@ def subset(doc, names, existing):
     return out
 
 
-def summary(send, remove, project):
+def summary(send, remove, namespace):
     """One line: what the deploy sends and removes, and why."""
     parts = [f"{name} ({why})" for name, why in send.items()]
-    parts += [f"{name[len(project) + 1:]} (removed)" for name in remove]
+    parts += [f"{namespace.descope(name)} (removed)" for name in remove]
     return ", ".join(parts) if parts else "no service changed"

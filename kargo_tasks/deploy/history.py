@@ -25,13 +25,13 @@ def read(layout, stack):
         return {}
 
 
-def version(resolved, project, services):
+def version(resolved, namespace, services):
     """A version: the resolved stack file's text, the image each service
-    runs as the engine resolved it (`services`: swarm.deployed(project),
+    runs as the engine resolved it (`services`: swarm.deployed(namespace),
     images "ref@sha256:..."), the config and secret names it uses."""
     keep = sorted({item.get("name") for kind in ("configs", "secrets")
                    for item in (resolved.doc.get(kind) or {}).values() if item.get("name")})
-    images = {name[len(project) + 1:]: service["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+    images = {namespace.descope(name): service["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
               for name, service in services.items()}
     return {"stack": resolved.text, "images": images, "keep": keep}
 

@@ -49,7 +49,7 @@ def describe(stack, doc, send, remove, deployed):
     removing the services `remove` (full names), against `deployed`."""
     lines = []
     for name, why in send.items():
-        running = deployed.get(f"{stack.project}_{name}")
+        running = deployed.get(stack.namespace.scope(name))
         lines.append(f"service {name} ({why})")
         if running is not None:
             fields = specdiff.changes(doc["services"][name], running["Spec"], doc, config_text)
@@ -57,7 +57,7 @@ def describe(stack, doc, send, remove, deployed):
                 ["  image rebuilt"] if why == "image replaced" else
                 ["  no field shown here changed (another setting did)"] if why == "changed"
                 else [])
-    lines += [f"service {name[len(stack.project) + 1:]} removed" for name in remove]
+    lines += [f"service {stack.namespace.descope(name)} removed" for name in remove]
     return lines
 
 

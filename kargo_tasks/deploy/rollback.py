@@ -61,7 +61,7 @@ def undo(project, stack, resolved, timeout):
         return [f"stack {stack.name} was not rolled back: kargo has no earlier version of it"]
     try:
         # what the failed deploy left: its stack file, the images the engine was given
-        now = history.version(resolved, stack.project, swarm.deployed(stack.project))
+        now = history.version(resolved, stack.namespace, swarm.deployed(stack.namespace))
     except KargoError as err:
         return [f"stack {stack.name} could not be rolled back: {err}"]
     if history.same(before, now):
@@ -100,7 +100,7 @@ def _same_engine(project, stack):
         engine.choose(lambda: (shell, {}))
     recorded = (read_record(project, stack) or {}).get("cluster") or {}
     ids = {entry[0] for entry in recorded.values()}
-    if ids and not ids & {s["ID"] for s in swarm.deployed(stack.project).values()}:
+    if ids and not ids & {s["ID"] for s in swarm.deployed(stack.namespace).values()}:
         raise KargoError(f"stack {stack.name} cannot be rolled back: {engine.describe()} does not "
                          "run the services kargo deployed (the workspace cannot be read, so the "
                          "engine is the shell's choice: choose the stack's engine with "
@@ -114,10 +114,10 @@ def restore(project, stack, version, timeout):
         digests = pin(doc, version.get("images") or {},
                       swarm.image_digests(sorted({s.get("image") for s in doc["services"].values()}
                                                  - {None})))
-        deployed = swarm.deployed(stack.project)
+        deployed = swarm.deployed(stack.namespace)
         record = (read_record(project, stack) or {}).get("cluster") or {}
-        to_send, remove = delta.changes(doc, stack.project, deployed, record, digests)
-        gone = missing(doc, to_send, swarm.existing_configs(stack.project))
+        to_send, remove = delta.changes(doc, stack.namespace, deployed, record, digests)
+        gone = missing(doc, to_send, swarm.existing_configs(stack.namespace))
         if gone:
             raise KargoError(f"stack {stack.name} cannot be rolled back: the engine no longer "
                              f"has {', '.join(gone)} of that version")
@@ -126,8 +126,8 @@ def restore(project, stack, version, timeout):
         if to_send:
             send(project, stack, doc, to_send)
         swarm.remove_services(remove)
-        swarm.wait(stack.project, timeout, doc["services"])
-        services = swarm.deployed(stack.project)
+        swarm.wait(stack.namespace, timeout, doc["services"])
+        services = swarm.deployed(stack.namespace)
         write_record(project, stack, doc, text_digest(version["stack"]), services,
                      rolled_back=True)
     except KargoError as err:

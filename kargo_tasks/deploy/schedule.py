@@ -35,12 +35,12 @@ def deploy(project, stacks):
     swarm.ensure_networks(sorted({name for resolved in docs.values()
                                   for name in _external_networks(resolved.doc)}))
     waits = swarm.Convergence(timeout)
-    by_project = {stack.project: stack for stack in stacks}
+    by_namespace = {stack.namespace: stack for stack in stacks}
     failures = {}
 
     def settle(names):
-        for project_name, lines in waits.settle([by_project_of[n] for n in names]):
-            stack = by_project[project_name]
+        for namespace, lines in waits.settle([namespace_of[n] for n in names]):
+            stack = by_namespace[namespace]
             if not lines:
                 lines = _converged(project, stack, docs[stack.name], timeout)
             elif stack.atomic:
@@ -48,9 +48,9 @@ def deploy(project, stacks):
             if lines:
                 failures[stack.name] = lines
 
-    by_project_of = {stack.name: stack.project for stack in stacks}
+    namespace_of = {stack.name: stack.namespace for stack in stacks}
     for stack in stacks:
-        in_flight = [d for d in stack.depends if by_project_of.get(d) in waits.stacks]
+        in_flight = [d for d in stack.depends if namespace_of.get(d) in waits.stacks]
         if in_flight:
             settle(in_flight)
         failed = [d for d in stack.depends if d in failures]
@@ -63,7 +63,7 @@ def deploy(project, stacks):
             to_send, remove, _deployed = changes(project, stack, doc)
             if not to_send and not remove and not stale[stack.name]:
                 continue
-            print(f"deploy {stack.name}: {delta.summary(to_send, remove, stack.project)}",
+            print(f"deploy {stack.name}: {delta.summary(to_send, remove, stack.namespace)}",
                   flush=True)
             _hooks(project, stack, "before")
             if to_send:
@@ -74,8 +74,8 @@ def deploy(project, stacks):
             if stack.atomic:  # the engine may have taken some services already
                 failures[stack.name] += rollback.undo(project, stack, docs[stack.name], timeout)
             continue
-        waits.add(stack.project, doc["services"])
-    settle([stack.name for stack in stacks if stack.project in waits.stacks])
+        waits.add(stack.namespace, doc["services"])
+    settle([stack.name for stack in stacks if stack.namespace in waits.stacks])
     if failures:
         raise KargoError("\n".join(line for stack in stacks for line in failures.get(stack.name, ())))
 
@@ -84,10 +84,10 @@ def _converged(project, stack, resolved, timeout):
     """What follows a stack's convergence; failure lines, or []."""
     try:
         _hooks(project, stack, "after")
-        services = swarm.deployed(stack.project)
-        history.converged(project.layout, stack, history.version(resolved, stack.project, services),
+        services = swarm.deployed(stack.namespace)
+        history.converged(project.layout, stack, history.version(resolved, stack.namespace, services),
                           timeout)
-        swarm.prune_configs(stack.project, history.kept_names(project.layout, stack))
+        swarm.prune_configs(stack.namespace, history.kept_names(project.layout, stack))
         write_record(project, stack, resolved.doc, resolved.digest, services)
     except KargoError as err:
         return [str(err)]

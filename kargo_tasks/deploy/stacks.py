@@ -135,7 +135,7 @@ def stale_reasons(project, stack, services=None):
     values = read_record(project, stack)
     if values is None:
         try:
-            now, _short = swarm.observe(stack.project, services)
+            now, _short = swarm.observe(stack.namespace, services)
         except KargoError as err:
             return [f"cannot check the cluster: {err}"]
         # lost (or never written): what runs is compared with the stack file
@@ -153,9 +153,9 @@ def stale_reasons(project, stack, services=None):
     reasons += [f"{path} changed" for path in changed_files(values.get("hooks"))]
     saved = values.get("cluster") or {}
     try:
-        now, short = swarm.observe(stack.project, services)
+        now, short = swarm.observe(stack.namespace, services)
         if not now:
-            return reasons + [f"stack {stack.project} is not deployed"]
+            return reasons + [f"stack {stack.namespace} is not deployed"]
         reasons += [f"service {name} was {'removed' if name not in now else 'changed'} "
                     "outside kargo" for name in sorted(saved) if now.get(name) != saved[name]]
         reasons += [f"service {name} is not kargo's" for name in sorted(set(now) - set(saved))]
@@ -208,11 +208,11 @@ def _preview(project, stack):
 def changes(project, stack, doc):
     """What a deploy of `doc` sends: ({service: why} to send, [full names of
     services to remove], {full name: engine service} deployed now)."""
-    deployed = swarm.deployed(stack.project)
+    deployed = swarm.deployed(stack.namespace)
     record = read_record(project, stack)
     record = None if record is None else record.get("cluster") or {}
     refs = {spec.get("image") for spec in doc["services"].values()} - {None}
-    send_, remove = delta.changes(doc, stack.project, deployed, record,
+    send_, remove = delta.changes(doc, stack.namespace, deployed, record,
                                   swarm.image_digests(sorted(refs)) if deployed else {})
     return send_, remove, deployed
 
@@ -220,13 +220,13 @@ def changes(project, stack, doc):
 def send(project, stack, doc, names):
     """Send the engine the services `names` of `doc` (those that differ from
     what runs)."""
-    sent = delta.subset(doc, list(names), swarm.existing_configs(stack.project))
+    sent = delta.subset(doc, list(names), swarm.existing_configs(stack.namespace))
     # removed once sent: the resolved file stays the one copy of the values
     # it holds (secrets among them)
     path = project.layout.state / f"sent-{stack.name}.yml"
     write_atomic(path, compose.dump(sent, escape=False).encode(), SECRET_FILE)
     try:
-        swarm.deploy(stack.project, path)
+        swarm.deploy(stack.namespace, path)
     finally:
         path.unlink(missing_ok=True)
 
@@ -237,14 +237,14 @@ def remove_stacks(project, stacks):
     """Remove `stacks`, in the order given, each gone before the next."""
     timeout = swarm.deploy_timeout(project.env)
     for stack in stacks:
-        if swarm.snapshot(stack.project):
+        if swarm.snapshot(stack.namespace):
             print(f"remove {stack.name}", flush=True)
-            swarm.remove(stack.project, timeout)
+            swarm.remove(stack.namespace, timeout)
         history.forget(project.layout, stack)
 
 
 def update_stack(project, stack, force=False):
     timeout = swarm.deploy_timeout(project.env)  # before any service is updated
     print(f"update {stack.name}{' --force' if force else ''}", flush=True)
-    swarm.update(stack.project, force)
-    swarm.wait(stack.project, timeout)
+    swarm.update(stack.namespace, force)
+    swarm.wait(stack.namespace, timeout)

@@ -10,9 +10,9 @@ import time
 
 from kargo_tasks.base.errors import EngineError, KargoError
 from . import client as engine
+from kargo_tasks.workspace.namespace import LABEL as NAMESPACE, Namespace
 from .progress import Progress
 
-NAMESPACE = "com.docker.stack.namespace"
 FAILED = {"failed", "rejected"}
 # Failed tasks of the new spec tolerated while a service restarts, before the
 # deploy is declared failed (a command that exits 1 fails fast).
@@ -30,14 +30,14 @@ def stable_window() -> float:
     return float(value) if value else STABLE
 
 
-def _services(project):
-    return engine.get(f"list services of {project}", "/services",
-                      filters={"label": f"{NAMESPACE}={project}"})
+def _services(namespace):
+    return engine.get(f"list services of {namespace}", "/services",
+                      filters=Namespace(namespace).filters())
 
 
-def snapshot(project):
+def snapshot(namespace):
     """{service: [id, spec version]}: changes when anyone changes a service."""
-    return observe(project)[0]
+    return observe(namespace)[0]
 
 
 def versions(services):
@@ -51,15 +51,16 @@ def all_services():
     return engine.get("list services", "/services", status=True)
 
 
-def observe(project, services=None):
+def observe(namespace, services=None):
     """(snapshot, {service: "running/desired"} of the services running fewer
     tasks than they should, e.g. after a node was lost): one engine call, or
     none given `services` (from `all_services`)."""
     if services is None:
-        services = engine.get(f"list services of {project}", "/services",
-                              filters={"label": f"{NAMESPACE}={project}"}, status=True)
+        services = engine.get(f"list services of {namespace}", "/services",
+                              filters=Namespace(namespace).filters(), status=True)
     else:
-        services = [s for s in services if (s["Spec"].get("Labels") or {}).get(NAMESPACE) == project]
+        services = [s for s in services
+                    if (s["Spec"].get("Labels") or {}).get(NAMESPACE) == namespace]
     snap = versions(services)
     lost = _lost_running(services) if services and _down_nodes() else {}
     short = {}
@@ -127,16 +128,16 @@ def ensure_networks(names):
             print(f"created overlay network {name}")
 
 
-def deployed(project):
-    """{service name: engine service} of `project`: one engine call."""
-    return {s["Spec"]["Name"]: s for s in _services(project)}
+def deployed(namespace):
+    """{service name: engine service} of `namespace`: one engine call."""
+    return {s["Spec"]["Name"]: s for s in _services(namespace)}
 
 
-def existing_configs(project):
-    """Names of the configs and secrets of `project` the engine has."""
+def existing_configs(namespace):
+    """Names of the configs and secrets of `namespace` the engine has."""
     return {item["Spec"]["Name"] for kind in ("config", "secret")
             for item in engine.get(f"list {kind}s", f"/{kind}s",
-                                   filters={"label": f"{NAMESPACE}={project}"})}
+                                   filters=Namespace(namespace).filters())}
 
 
 def image_digests(refs):
@@ -145,11 +146,11 @@ def image_digests(refs):
     return {ref: engine.registry_digest(ref) for ref in refs}
 
 
-def deploy(project, stack_file):
+def deploy(namespace, stack_file):
     # no --prune: kargo removes the services a stack no longer has itself
     # (remove_services), as it sends only the services that changed
     _retrying(["stack", "deploy", "--with-registry-auth", "--compose-file", str(stack_file),
-               project], f"docker stack deploy {project}")
+               namespace], f"docker stack deploy {namespace}")
 
 
 def _retrying(args, what):
@@ -171,12 +172,12 @@ def remove_services(names):
         engine.call(f"remove service {name}", client.api.remove_service, name)
 
 
-def wait(project, timeout, expected=None):
-    """Block until every service of `project` converged; raise one line per
+def wait(namespace, timeout, expected=None):
+    """Block until every service of `namespace` converged; raise one line per
     failing service otherwise."""
     convergence = Convergence(timeout)
-    convergence.add(project, expected)
-    for _project, failures in convergence.settle([project]):
+    convergence.add(namespace, expected)
+    for _namespace, failures in convergence.settle([namespace]):
         if failures:
             raise KargoError("\n".join(failures))
 
@@ -192,23 +193,23 @@ class Convergence:
         self.timeout, self.interval = timeout, interval
         self.stable = stable_window() if stable is None else stable
         self.progress = progress or Progress()
-        self.stacks = {}  # project -> state
+        self.stacks = {}  # namespace -> state
 
-    def add(self, project, expected=None):
-        """Wait for `project` too (just sent; `expected`: its service names)."""
-        self.stacks[project] = {"expected": set(expected or ()), "ids": None, "since": None,
+    def add(self, namespace, expected=None):
+        """Wait for `namespace` too (just sent; `expected`: its service names)."""
+        self.stacks[namespace] = {"expected": set(expected or ()), "ids": None, "since": None,
                                 "deadline": time.monotonic() + self.timeout}
 
-    def settle(self, projects):
-        """Poll every stack being waited on until each of `projects` settled;
-        yield (project, failure lines, empty when it converged) as each one
-        (of `projects` or not) settles."""
-        wanted = set(projects)
+    def settle(self, namespaces):
+        """Poll every stack being waited on until each of `namespaces` settled;
+        yield (namespace, failure lines, empty when it converged) as each one
+        (of `namespaces` or not) settles."""
+        wanted = set(namespaces)
         try:
             while wanted & set(self.stacks):
-                for project, failures in self._polled():
-                    del self.stacks[project]
-                    yield project, failures
+                for namespace, failures in self._polled():
+                    del self.stacks[namespace]
+                    yield namespace, failures
                 if wanted & set(self.stacks):
                     time.sleep(self.interval)
         finally:
@@ -229,8 +230,8 @@ class Convergence:
         tasks = _current_tasks(services)
         now = time.monotonic()
         settled = []
-        for project, state in list(self.stacks.items()):
-            mine = [s for s in services if s["Spec"]["Labels"][NAMESPACE] == project]
+        for namespace, state in list(self.stacks.items()):
+            mine = [s for s in services if s["Spec"]["Labels"][NAMESPACE] == namespace]
             pending, failed, running = {}, [], set()
             for service in mine:
                 name = service["Spec"]["Name"]
@@ -241,20 +242,20 @@ class Convergence:
                     failed.append(f"service {name} failed: {detail}")
                 elif status != "done":
                     pending[name] = detail
-            for name in {f"{project}_{n}" for n in state["expected"]} - {
+            for name in {Namespace(namespace).scope(n) for n in state["expected"]} - {
                     s["Spec"]["Name"] for s in mine}:
                 pending[name] = "not created"
             if failed:
-                settled.append((project, sorted(failed)))
+                settled.append((namespace, sorted(failed)))
             elif not pending:
                 if running != state["ids"]:
                     state["ids"], state["since"] = running, now
                 elif now - state["since"] >= self.stable:
-                    settled.append((project, []))
+                    settled.append((namespace, []))
             else:
                 state["ids"] = None
                 if now > state["deadline"]:
-                    settled.append((project, sorted(
+                    settled.append((namespace, sorted(
                         f"service {n} did not converge in {self.timeout:g}s: {d}"
                         for n, d in pending.items())))
         return settled
@@ -303,13 +304,13 @@ def _progress(service, tasks):
     return ("done" if done >= desired else "waiting"), detail, running_ids
 
 
-def prune_configs(project, keep):
-    """Remove configs and secrets of `project` that no current spec uses."""
+def prune_configs(namespace, keep):
+    """Remove configs and secrets of `namespace` that no current spec uses."""
     client = engine.client()
     for kind, remover in (("config", client.api.remove_config),
                           ("secret", client.api.remove_secret)):
         for item in engine.get(f"list {kind}s", f"/{kind}s",
-                               filters={"label": f"{NAMESPACE}={project}"}):
+                               filters=Namespace(namespace).filters()):
             name = item["Spec"]["Name"]
             if name not in keep:
                 try:
@@ -318,20 +319,20 @@ def prune_configs(project, keep):
                     pass  # still used by a task shutting down: next deploy removes it
 
 
-def remove(project, timeout):
-    if not _services(project):
+def remove(namespace, timeout):
+    if not _services(namespace):
         return
-    engine.run_cli(["stack", "rm", project], what=f"docker stack rm {project}")
+    engine.run_cli(["stack", "rm", namespace], what=f"docker stack rm {namespace}")
     deadline = time.monotonic() + timeout
-    while _services(project) or engine.get("list networks", "/networks",
-                                           filters={"label": f"{NAMESPACE}={project}"}):
+    while _services(namespace) or engine.get("list networks", "/networks",
+                                           filters=Namespace(namespace).filters()):
         if time.monotonic() > deadline:
-            raise KargoError(f"stack {project} still has services or networks after {timeout:g}s")
+            raise KargoError(f"stack {namespace} still has services or networks after {timeout:g}s")
         time.sleep(0.5)
 
 
-def update(project, force):
-    for service in _services(project):
+def update(namespace, force):
+    for service in _services(namespace):
         name = service["Spec"]["Name"]
         args = ["service", "update", "--detach", "--with-registry-auth"]
         _retrying(args + (["--force"] if force else []) + [name], f"docker service update {name}")

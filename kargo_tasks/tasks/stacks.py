@@ -92,7 +92,7 @@ def _remove(project, chosen, name, doc):
         "doc": doc,
         "actions": [guarded(remove_stacks, project, chosen)],
         "task_dep": ["_configure"],
-        "uptodate": [engine_check(lambda: not any(snapshot(s.project) for s in chosen),
+        "uptodate": [engine_check(lambda: not any(snapshot(s.namespace) for s in chosen),
                                   "a stack is deployed")],
         "verbosity": 2,
     }

@@ -14,6 +14,7 @@ from graphlib import CycleError, TopologicalSorter
 from kargo_tasks.base.errors import ConfigError
 from kargo_tasks.base.graphs import dependencies_first
 from .environment import prefix
+from .namespace import Namespace
 
 LOADER_CONTEXT = "weacast-loader"
 # the words Go's strconv.ParseBool takes, as the docker CLI's boolean flags do
@@ -34,9 +35,9 @@ class Stack:
     atomic: bool = False
 
     @property
-    def project(self):
-        """The Swarm stack name."""
-        return f"kargo-{self.name}"
+    def namespace(self) -> Namespace:
+        """The stack's Swarm namespace (`kargo-<stack>`)."""
+        return Namespace.of(self.name)
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ def test_stacks_in_stacks_order_with_services_and_dependencies():
     assert catalog.stacks["web"] == Stack("web", ("front", "proxy"), ("api",))
     assert catalog.stacks["db"] == Stack("db", ("mongodb",), ())
     assert catalog.stacks["api"] == Stack("api", ("weacast-api",), ("db",))
-    assert catalog.stacks["web"].project == "kargo-web"
+    assert catalog.stacks["web"].namespace == "kargo-web"
 
 
 def test_stack_names_map_to_prefixes():
@@ -260,3 +260,12 @@ def test_the_images_a_stack_runs_are_the_ones_doit_build_builds():
     env = environment(STACKS="web", WEB_STACK="front")
     catalog = build(env, {**composes("front"), **plan_for("images/nameless/Dockerfile")})
     assert used_images(catalog, env) == []
+
+
+def test_a_stack_namespace_owns_the_names_in_the_engine():
+    namespace = build(environment(STACKS="web", WEB_STACK="front"), composes("front")) \
+        .stacks["web"].namespace
+    assert namespace == "kargo-web"
+    assert namespace.scope("front") == "kargo-web_front"
+    assert namespace.descope(namespace.scope("front")) == "front"
+    assert namespace.filters() == {"label": "com.docker.stack.namespace=kargo-web"}

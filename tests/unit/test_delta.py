@@ -1,8 +1,9 @@
 """delta.py: which services a deploy sends, and the file it sends them in."""
 from kargo_tasks.compose.resolve import SPEC_LABEL
 from kargo_tasks.deploy.delta import changes, subset, summary
+from kargo_tasks.workspace.namespace import Namespace
 
-P = "kargo-kano"
+P = Namespace.of("kano")
 DIGEST = "sha256:" + "a" * 64
 NEW_DIGEST = "sha256:" + "b" * 64
 
