@@ -16,6 +16,7 @@ from kargo_tasks.base.actions import checker
 from kargo_tasks.base.errors import EngineError, KargoError
 from kargo_tasks.base.files import changed_files, fingerprints
 from kargo_tasks.engine import client as engine
+from kargo_tasks.workspace.catalog import image_reference
 from kargo_tasks.workspace.environment import prefix
 
 INPUTS_LABEL = "org.kargo.inputs"
@@ -24,12 +25,11 @@ LOG_TAIL = 15
 
 
 def reference(env, image_prefix):
-    """`<P>_IMAGE:<P>_TAG`, e.g. 127.0.0.1:5000/kargo/mapproxy:1.16.0."""
-    name = env.get(f"{image_prefix}_IMAGE")
-    if not name:
+    """`<P>_IMAGE:<P>_TAG`, e.g. 127.0.0.1:5000/kargo/mapproxy:1.16.0 (catalog's rule)."""
+    ref = image_reference(env, image_prefix)
+    if ref is None:
         raise KargoError(f"{image_prefix}_IMAGE is not set")
-    tag = env.get(f"{image_prefix}_TAG") or "latest"
-    return f"{name}:{tag}"
+    return ref
 
 
 def has_registry(ref):

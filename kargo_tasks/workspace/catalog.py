@@ -13,7 +13,7 @@ from graphlib import CycleError, TopologicalSorter
 
 from kargo_tasks.base.errors import ConfigError
 from kargo_tasks.base.graphs import dependencies_first
-from .environment import prefix
+from .environment import Environment, prefix
 from .namespace import Namespace
 
 LOADER_CONTEXT = "weacast-loader"
@@ -70,21 +70,22 @@ class Catalog:
                                   lambda name: sorted(self.stacks[name].depends, key=rank.get))
 
 
-def image_ref(env, name):
-    """`<P>_IMAGE:<P>_TAG` of a service or image, or None when unset."""
-    p = prefix(name)
-    image = env.get(f"{p}_IMAGE")
-    return f"{image}:{env.get(f'{p}_TAG') or 'latest'}" if image else None
+def image_reference(env: Environment, var_prefix: str) -> str | None:
+    """`<P>_IMAGE:<P>_TAG` (`latest` when no tag is set) of the service or
+    image whose variables start with `var_prefix`, or None when <P>_IMAGE is
+    not set: the one rule for the image a service runs and an image is."""
+    image = env.get(f"{var_prefix}_IMAGE")
+    return f"{image}:{env.get(f'{var_prefix}_TAG') or 'latest'}" if image else None
 
 
 def images_of(stack, catalog, env):
     """Names of the images kargo builds that the services of `stack` run: a
     service runs image X when its `<SERVICE>_IMAGE:<SERVICE>_TAG` is X's
     `<X>_IMAGE:<X>_TAG` (the seeder runs MapProxy's image)."""
-    built = {image_ref(env, name): name for name in catalog.images}
+    built = {image_reference(env, prefix(name)): name for name in catalog.images}
     built.pop(None, None)  # an image without <X>_IMAGE is run by no service
-    return sorted({built[ref] for ref in map(lambda s: image_ref(env, s), stack.services)
-                   if ref in built})
+    runs = {image_reference(env, prefix(service)) for service in stack.services}
+    return sorted(built[ref] for ref in runs if ref in built)
 
 
 def used_images(catalog, env):
