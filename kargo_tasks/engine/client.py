@@ -23,10 +23,15 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 import urllib.parse
+from collections.abc import Callable
+from typing import TypeVar
 
 from kargo_tasks.base.errors import EngineError
 from . import endpoint as endpoint_mod
+
+T = TypeVar("T")
 
 NOT_RUNNING = "the Docker engine is not answering"
 TIMEOUT = 120
@@ -44,6 +49,21 @@ STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
 # for endpoint.resolve, set by the run's project (its shell and env files,
 # project.engine_settings); unset, the process's own environment.
 _settings = None
+
+
+def retry_on_conflict(attempt: Callable[[int], T], pause: float = 0.0) -> T:
+    """`attempt(n)`, n = 0, 1, ..., until the engine no longer refuses it
+    because another writer updated the object since it was read (CONFLICT):
+    RETRIES attempts at most, the last refusal raised. An attempt after the
+    first reads the object again; `pause` seconds times n come before it."""
+    for n in range(RETRIES):
+        try:
+            return attempt(n)
+        except EngineError as err:
+            if CONFLICT not in str(err) or n == RETRIES - 1:
+                raise
+            time.sleep(pause * (n + 1))
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def choose(settings):

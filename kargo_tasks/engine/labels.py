@@ -9,7 +9,7 @@ import re
 import sys
 from pathlib import Path
 
-from kargo_tasks.base.errors import ConfigError, EngineError
+from kargo_tasks.base.errors import ConfigError
 from kargo_tasks.workspace.environment import prefix
 from . import client as engine
 
@@ -92,19 +92,17 @@ def apply(env, root):
     for node, labels in changes:
         host = node["Description"]["Hostname"]
         desired = wanted(env, [host])[0][host]
-        for attempt in range(engine.RETRIES):
-            try:
-                _update(node, labels, host)
-                break
-            except EngineError as err:
-                # another writer updated the node since it was read (engine.CONFLICT):
-                # apply the labels to what it is now
-                if engine.CONFLICT not in str(err) or attempt == engine.RETRIES - 1:
-                    raise
-            node = engine.get(f"inspect node {host}", f"/nodes/{node['ID']}")
-            labels = merged_labels(node["Spec"].get("Labels") or {}, desired, managed)
-            if labels == (node["Spec"].get("Labels") or {}):
-                break  # the other writer did it
+
+        def attempt(n, node=node, labels=labels, host=host, desired=desired):
+            if n:  # another writer updated the node since it was read: apply to what it is now
+                node = engine.get(f"inspect node {host}", f"/nodes/{node['ID']}")
+                labels = merged_labels(node["Spec"].get("Labels") or {}, desired, managed)
+                if labels == (node["Spec"].get("Labels") or {}):
+                    return labels  # the other writer did it
+            _update(node, labels, host)
+            return labels
+
+        labels = engine.retry_on_conflict(attempt)
         shown = sorted(k for k in labels if not k.startswith(MANAGED_PREFIX))
         print(f"labels of {host}: {' '.join(shown)}")
 

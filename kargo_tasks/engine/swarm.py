@@ -157,13 +157,7 @@ def _retrying(args, what):
     """A docker CLI command that updates services, again when another writer
     updated one since the CLI read it (engine.CONFLICT): the CLI reads them
     again, and a service it updated already is sent the same spec."""
-    for attempt in range(engine.RETRIES):
-        try:
-            return engine.run_cli(args, what=what)
-        except EngineError as err:
-            if engine.CONFLICT not in str(err) or attempt == engine.RETRIES - 1:
-                raise
-            time.sleep(0.2 * (attempt + 1))
+    return engine.retry_on_conflict(lambda _n: engine.run_cli(args, what=what), pause=0.2)
 
 
 def remove_services(names):
