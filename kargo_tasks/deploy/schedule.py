@@ -95,11 +95,10 @@ def _converged(project, stack, resolved, timeout):
 
 
 def _hooks(project, stack, when):
-    for path in hook_files(project, stack):
-        if path.name.endswith(f"_{when}.sh"):
-            print(f"hook {path.relative_to(project.layout.merged)}", flush=True)
-            swarm.run_hook(path, project.env)
-            sys.stdout.flush()
+    for path in hook_files(project, stack, [when]):
+        print(f"hook {path.relative_to(project.layout.merged)}", flush=True)
+        swarm.run_hook(path, project.env)
+        sys.stdout.flush()
 
 
 def _external_networks(doc):

@@ -22,6 +22,7 @@ from kargo_tasks.base.files import (SECRET_FILE, changed_files, ensure_dir, fing
 from kargo_tasks.compose import resolve as compose
 from kargo_tasks.engine import swarm
 from kargo_tasks.workspace import templates
+from kargo_tasks.workspace.catalog import HOOKS, hook_file
 from . import delta, history, preview
 
 NODE_LABEL = re.compile(r"^\s*node\.labels\.([A-Za-z0-9_.-]+)\s*(==|!=)")
@@ -31,10 +32,10 @@ def stack_file(project, stack):
     return project.layout.stacks / f"{stack.name}.yml"
 
 
-def hook_files(project, stack):
-    """The `<service>_before.sh` / `_after.sh` hooks of the stack's services."""
+def hook_files(project, stack, times=HOOKS):
+    """The hooks of the stack's services (catalog.hook_file) run at `times`."""
     return [project.layout.merged / rel for s in stack.services
-            for rel in (f"deploy/{s}_before.sh", f"deploy/{s}_after.sh") if rel in project.plan]
+            for rel in (hook_file(s, when) for when in times) if rel in project.plan]
 
 
 def write_stack(project, stack, key_of):

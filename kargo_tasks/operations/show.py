@@ -10,7 +10,7 @@ from pathlib import Path
 from kargo_tasks import __version__
 from kargo_tasks.base.errors import ConfigError, KargoError
 from kargo_tasks.workspace import layout as workspace_mod
-from kargo_tasks.workspace.catalog import used_images
+from kargo_tasks.workspace.catalog import is_hook, used_images
 from . import scripts
 
 
@@ -81,7 +81,7 @@ def describe(project):
         print(f"  {image.name}  ({image.context}){unused}")
     print("hooks:")
     for out in sorted(project.plan):
-        if out.startswith("deploy/") and out.endswith(("_before.sh", "_after.sh")):
+        if is_hook(out):
             print(f"  {out}")
     print("scripts (doit exec:<name> ARGS...):")
     for out in scripts.of(project.plan):

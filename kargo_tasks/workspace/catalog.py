@@ -27,6 +27,20 @@ def compose_file(service):
     return f"deploy/{service}.yml"
 
 
+# a service's hooks: run before the stack is sent, after it converged
+HOOKS = ("before", "after")
+
+
+def hook_file(service: str, when: str) -> str:
+    """A service's hook (`when`: one of HOOKS) in the merged configuration."""
+    return f"deploy/{service}_{when}.sh"
+
+
+def is_hook(out: str) -> bool:
+    """Whether an output of the merged configuration is a service's hook."""
+    return out.startswith("deploy/") and out.endswith(tuple(f"_{when}.sh" for when in HOOKS))
+
+
 @dataclass(frozen=True)
 class Stack:
     name: str

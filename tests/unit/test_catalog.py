@@ -3,7 +3,7 @@ import pytest
 
 from kargo_tasks.base.errors import ConfigError
 from kargo_tasks.workspace import merge
-from kargo_tasks.workspace.catalog import Image, Stack, build, compose_file
+from kargo_tasks.workspace.catalog import HOOKS, Image, Stack, build, compose_file, hook_file, is_hook
 from kargo_tasks.workspace.environment import Environment
 from kargo_tasks.workspace.layout import Layout
 from kargo_tasks.workspace.merge import Source
@@ -269,3 +269,10 @@ def test_a_stack_namespace_owns_the_names_in_the_engine():
     assert namespace.scope("front") == "kargo-web_front"
     assert namespace.descope(namespace.scope("front")) == "front"
     assert namespace.filters() == {"label": "com.docker.stack.namespace=kargo-web"}
+
+
+def test_a_services_hooks_are_named_in_one_place():
+    assert [hook_file("front", when) for when in HOOKS] == ["deploy/front_before.sh",
+                                                             "deploy/front_after.sh"]
+    assert is_hook("deploy/front_after.sh") and not is_hook("deploy/front.yml")
+    assert not is_hook("scripts/front_after.sh")
