@@ -11,10 +11,8 @@ import os
 import sys
 import time
 
-from .errors import KargoError
-from .files import ensure_dir
-
 from .commandline import wanted
+from .errors import KargoError
 
 _held: list = []
 
@@ -24,9 +22,7 @@ def acquire(lay, environ=None, argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if _held or not wanted(argv):
         return
-    ensure_dir(lay.merged)
-    ensure_dir(lay.state)
-    path = lay.state / "run.lock"
+    path = lay.make_state() / "run.lock"
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     deadline = time.monotonic() + float(environ.get("KARGO_LOCK_WAIT") or 0)
     while True:

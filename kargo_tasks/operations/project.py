@@ -13,7 +13,7 @@ from pathlib import Path
 
 from kargo_tasks.base import lock
 from kargo_tasks.base.errors import ConfigError, KargoError
-from kargo_tasks.base.files import SECRET_FILE, ensure_dir, write_atomic
+from kargo_tasks.base.files import SECRET_FILE, write_atomic
 from kargo_tasks.workspace import catalog as catalog_mod
 from kargo_tasks.workspace import environment, merge
 from kargo_tasks.workspace import layout as workspace_mod
@@ -158,8 +158,7 @@ def digest_key(lay):
         return path.read_bytes()
     except FileNotFoundError:
         pass
-    ensure_dir(lay.merged)
-    ensure_dir(lay.state)
+    lay.make_state()
     # `doit -n` workers may all find no key: the first to link its own wins,
     # the others read that one (replacing it would orphan their digests)
     tmp = lay.state / f".digest.key.{os.getpid()}"

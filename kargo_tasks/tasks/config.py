@@ -29,9 +29,6 @@ def start(argv):
     -> 1.0 s); the first action that runs turns it back on (actions.guarded).
     `list`, `plan`, `graph` and the like keep it."""
     from kargo_tasks.base.commandline import wanted
-    from kargo_tasks.base.files import ensure_dir
-    lay = layout()
-    ensure_dir(lay.merged)
-    ensure_dir(lay.state)
+    layout().make_state()
     if wanted(argv):
         gc.disable()

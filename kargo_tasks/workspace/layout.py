@@ -47,6 +47,14 @@ class Layout:
     def stacks(self):
         return self.merged / "stacks"
 
+    def make_state(self) -> Path:
+        """`.kargo/` and `.kargo/.state/` made (owner-only) when they are not:
+        the one way kargo creates them. The state folder."""
+        from kargo_tasks.base.files import ensure_dir
+        ensure_dir(self.merged)
+        ensure_dir(self.state)
+        return self.state
+
     @property
     def record(self):
         return self.root / RECORD
