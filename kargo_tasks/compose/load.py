@@ -171,8 +171,7 @@ class File:
                                for i, v in enumerate(spec["volumes"])]
         for kind in ("configs", "secrets"):
             if isinstance(spec.get(kind), list):
-                spec[kind] = [ref if isinstance(ref, dict) else {"source": ref}
-                              for ref in spec[kind]]
+                spec[kind] = [shortsyntax.reference(ref) for ref in spec[kind]]
         test = (spec.get("healthcheck") or {}).get("test")
         if isinstance(test, str):
             spec["healthcheck"]["test"] = ["CMD-SHELL", test]

@@ -40,7 +40,7 @@ from kargo_tasks.base.errors import ConfigError
 from kargo_tasks.workspace import masking
 from kargo_tasks.workspace.catalog import compose_file
 from kargo_tasks.workspace.environment import prefix
-from . import merge as compose_merge
+from . import merge as compose_merge, shortsyntax
 from .load import IGNORED, File
 
 SPEC_LABEL = "org.kargo.spec"
@@ -179,7 +179,7 @@ def _used(doc, spec, merged):
     for kind in ("configs", "secrets", "networks"):
         refs = spec.get(kind) or ()
         names = refs if isinstance(refs, dict) else [
-            ref.get("source") if isinstance(ref, dict) else ref for ref in refs]
+            shortsyntax.reference(ref).get("source") for ref in refs]
         used[kind] = {name: _placed((doc.get(kind) or {}).get(name), merged) for name in names}
     return used
 

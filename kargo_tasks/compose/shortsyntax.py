@@ -1,4 +1,4 @@
-"""The short forms of ports and volumes, expanded as the docker CLI expands
+"""The short forms of ports, volumes and config or secret references, expanded as the docker CLI expands
 them when it loads a compose file (`nat.ParsePortSpecs` and
 `ConvertPortToPortConfig` for ports, `loader.ParseVolume` for volumes).
 
@@ -45,6 +45,14 @@ def _split(spec):
     if len(parts) == 3:
         return parts[0], parts[1], parts[2]
     return ":".join(parts[:-2]), parts[-2], parts[-1]
+
+
+def reference(ref: str | dict) -> dict:
+    """A service's config or secret reference in its long form: the short
+    one is the name alone (`configs: [site]`), the long one `{source: site,
+    target: ...}`. The one rule, for a file loaded and for a stack file
+    read back (a kept version, a file resolved before)."""
+    return ref if isinstance(ref, dict) else {"source": ref}
 
 
 def ports(spec):

@@ -14,6 +14,7 @@ Without a record of the last deploy (lost), the label and the image decide:
 a change made outside kargo since is then not seen.
 """
 from kargo_tasks.compose.resolve import SPEC_LABEL
+from kargo_tasks.compose.shortsyntax import reference
 
 
 def changes(doc, namespace, deployed, record, digests):
@@ -56,7 +57,7 @@ def subset(doc, names, existing):
     out = {key: value for key, value in doc.items() if key not in ("services", "configs", "secrets")}
     out["services"] = {name: doc["services"][name] for name in names}
     for kind in ("configs", "secrets"):
-        used = {ref["source"] if isinstance(ref, dict) else ref
+        used = {reference(ref)["source"]
                 for spec in out["services"].values() for ref in spec.get(kind) or ()}
         items = {}
         for key, item in (doc.get(kind) or {}).items():

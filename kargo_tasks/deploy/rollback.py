@@ -25,6 +25,7 @@ import os
 
 from kargo_tasks.base.errors import EngineError, KargoError
 from kargo_tasks.compose import resolve as compose
+from kargo_tasks.compose.shortsyntax import reference
 from kargo_tasks.engine import client as engine, swarm
 from kargo_tasks.engine.endpoint import VARIABLES
 from kargo_tasks.workspace.environment import Environment, prefix
@@ -158,7 +159,7 @@ def missing(doc, names, existing):
     for kind in ("configs", "secrets"):
         for name in names:
             for ref in doc["services"][name].get(kind) or ():
-                source = ref["source"] if isinstance(ref, dict) else ref
+                source = reference(ref)["source"]
                 item = (doc.get(kind) or {}).get(source) or {}
                 if not item.get("external") and item.get("name") not in existing:
                     gone.append(f"{kind[:-1]} {item.get('name') or source}")

@@ -12,6 +12,7 @@ caller gives what it read from the engine (config contents included).
 """
 import decimal
 
+from kargo_tasks.compose.shortsyntax import reference
 from kargo_tasks.workspace import masking
 
 CONTEXT = 2  # lines of context around a config's changes
@@ -122,7 +123,7 @@ def _refs(spec, kind, doc):
     """{target: (key, engine name)} of a service's configs or secrets."""
     found = {}
     for ref in spec.get(kind) or ():
-        ref = ref if isinstance(ref, dict) else {"source": ref}
+        ref = reference(ref)
         item = (doc.get(kind) or {}).get(ref["source"]) or {}
         target = ref.get("target") or ref["source"]
         found[target] = (ref["source"], item.get("name") or ref["source"], item.get("file"))
