@@ -392,7 +392,7 @@ def real_catalog():
     from kargo_tasks.workspace import environment, merge, layout as workspace
     lay = workspace.layout(REPO)
     env = environment.load([lay.defaults / ".env.default"], shell={})
-    plan = merge.plan(merge.layers(lay, None))
+    plan = merge.overlay(merge.layers(lay, None))
     return cat, lay, env, plan, cat.build(env, plan)
 
 

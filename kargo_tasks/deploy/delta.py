@@ -17,7 +17,7 @@ from kargo_tasks.compose.resolve import SPEC_LABEL
 from kargo_tasks.compose.shortsyntax import reference
 
 
-def changes(doc, namespace, deployed, record, digests):
+def to_send(doc, namespace, deployed, record, digests):
     """({service: why} to send, [full names of services to remove]).
 
     `deployed`: {full name: engine service} of the stack; `record`: {full

@@ -24,7 +24,7 @@ def resolve_now(project, stack):
     """The stack file a deploy would send now, as a document."""
     scratch = _scratch(project)
     resolved = compose.resolve(stack, scratch, project.env,
-                               templates.labeler(project.plan, scratch, project.env))
+                               templates.labeler(project.overlay, scratch, project.env))
     return compose.load_stack(resolved.text, f".kargo/stacks/{stack.name}.yml")
 
 
@@ -33,7 +33,7 @@ def _scratch(project):
     contexts left out (no stack file reads them)."""
     if id(project) not in _SCRATCH:
         folder = tempfile.TemporaryDirectory(prefix="kargo-plan-")  # mode 0700
-        for out, source in project.plan.items():
+        for out, source in project.overlay.items():
             if out.split("/", 1)[0] == "images":
                 continue
             data, _reads = templates.render(source, out, project.env)
@@ -52,7 +52,7 @@ def describe(stack, doc, send, remove, deployed):
         running = deployed.get(stack.namespace.scope(name))
         lines.append(f"service {name} ({why})")
         if running is not None:
-            fields = specdiff.changes(doc["services"][name], running["Spec"], doc, config_text)
+            fields = specdiff.field_changes(doc["services"][name], running["Spec"], doc, config_text)
             lines += [f"  {line}" for line in fields] or (
                 ["  image rebuilt"] if why == "image replaced" else
                 ["  no field shown here changed (another setting did)"] if why == "changed"

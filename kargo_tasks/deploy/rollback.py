@@ -117,7 +117,7 @@ def restore(project, stack, version, timeout):
                                                  - {None})))
         deployed = swarm.deployed(stack.namespace)
         record = (read_record(project, stack) or {}).get("cluster") or {}
-        to_send, remove = delta.changes(doc, stack.namespace, deployed, record, digests)
+        to_send, remove = delta.to_send(doc, stack.namespace, deployed, record, digests)
         gone = missing(doc, to_send, swarm.existing_configs(stack.namespace))
         if gone:
             raise KargoError(f"stack {stack.name} cannot be rolled back: the engine no longer "

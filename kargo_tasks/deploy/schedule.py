@@ -20,7 +20,7 @@ import sys
 from kargo_tasks.base.errors import KargoError
 from kargo_tasks.engine import labels, swarm
 from . import delta, history, rollback
-from .stacks import changes, hook_files, read_stack, send, stale_reasons, write_record
+from .stacks import engine_delta, hook_files, read_stack, send, stale_reasons, write_record
 
 
 def deploy(project, stacks):
@@ -60,7 +60,7 @@ def deploy(project, stacks):
             continue
         doc = docs[stack.name].doc
         try:
-            to_send, remove, _deployed = changes(project, stack, doc)
+            to_send, remove, _deployed = engine_delta(project, stack, doc)
             if not to_send and not remove and not stale[stack.name]:
                 continue
             print(f"deploy {stack.name}: {delta.summary(to_send, remove, stack.namespace)}",

@@ -23,7 +23,7 @@ def unescape(value):
     return value.replace("$$", "$") if isinstance(value, str) else value
 
 
-def changes(spec, running, doc, config_text):
+def field_changes(spec, running, doc, config_text):
     """Lines saying what sending `spec` (a resolved service) changes in
     `running` (the engine's service Spec). `doc`: the stack file (its
     top-level configs and secrets); `config_text(name)`: (content, masking

@@ -35,13 +35,13 @@ def stack_file(project, stack):
 def hook_files(project, stack, times=HOOKS):
     """The hooks of the stack's services (catalog.hook_file) run at `times`."""
     return [project.layout.merged / rel for s in stack.services
-            for rel in (hook_file(s, when) for when in times) if rel in project.plan]
+            for rel in (hook_file(s, when) for when in times) if rel in project.overlay]
 
 
 def write_stack(project, stack, key_of):
     try:
         resolved = compose.resolve(stack, project.layout.merged, project.env,
-                                   templates.labeler(project.plan, project.layout.merged,
+                                   templates.labeler(project.overlay, project.layout.merged,
                                                      project.env))
     except KargoError as err:
         raise KargoError(project.shown(str(err))) from None
@@ -200,20 +200,20 @@ def _preview(project, stack):
         doc = preview.resolve_now(project, stack)
         # `deploy` and `deploy:<stack>` are two doit tasks with two records:
         # after the other one ran, this one is stale yet sends nothing
-        return preview.describe(stack, doc, *changes(project, stack, doc)) or [
+        return preview.describe(stack, doc, *engine_delta(project, stack, doc)) or [
             "no service would be sent or removed"]
     except KargoError as err:
         return [f"cannot show what would change: {err}"]
 
 
-def changes(project, stack, doc):
+def engine_delta(project, stack, doc):
     """What a deploy of `doc` sends: ({service: why} to send, [full names of
     services to remove], {full name: engine service} deployed now)."""
     deployed = swarm.deployed(stack.namespace)
     record = read_record(project, stack)
     record = None if record is None else record.get("cluster") or {}
     refs = {spec.get("image") for spec in doc["services"].values()} - {None}
-    send_, remove = delta.changes(doc, stack.namespace, deployed, record,
+    send_, remove = delta.to_send(doc, stack.namespace, deployed, record,
                                   swarm.image_digests(sorted(refs)) if deployed else {})
     return send_, remove, deployed
 

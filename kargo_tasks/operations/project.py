@@ -24,7 +24,7 @@ class Project:
     layout: workspace_mod.Layout
     workspace: Path | None = None
     env: environment.Environment | None = None
-    plan: dict = field(default_factory=dict)
+    overlay: dict = field(default_factory=dict)
     catalog: catalog_mod.Catalog | None = None
     error: KargoError | None = None
     shell: dict | None = None         # the environment it was loaded with (os.environ)
@@ -55,7 +55,7 @@ class Project:
         merged = f"{self.layout.merged}/"
         if merged not in text:
             return text
-        for out, source in self.plan.items():
+        for out, source in self.overlay.items():
             if source.kind == "copy" and f"{merged}{out}" in text:
                 text = text.replace(f"{merged}{out}", str(source.path))
         return text
@@ -86,8 +86,8 @@ def load(root=None, shell=None):
     workspace = project.workspace
     try:
         project.env = environment.load(env_files(lay, workspace), shell)
-        project.plan = merge.plan(merge.layers(lay, workspace))
-        project.catalog = catalog_mod.build(project.env, project.plan)
+        project.overlay = merge.overlay(merge.layers(lay, workspace))
+        project.catalog = catalog_mod.build(project.env, project.overlay)
     except KargoError as err:
         project.error = project.error or err
     return project

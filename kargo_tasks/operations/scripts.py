@@ -32,9 +32,9 @@ def task_name(out):
     return name[:-3] if name.endswith(".sh") else name
 
 
-def of(plan):
+def of(overlay):
     """The merged outputs that are scripts: files right under `scripts/`."""
-    return sorted(out for out in plan if out.startswith(FOLDER) and "/" not in out[len(FOLDER):])
+    return sorted(out for out in overlay if out.startswith(FOLDER) and "/" not in out[len(FOLDER):])
 
 
 def summary(path):
@@ -75,7 +75,7 @@ def run(project, out, args=()):
     path = project.layout.merged / out
     if not os.access(path, os.X_OK):
         raise KargoError("script is not executable (chmod +x it in the workspace or defaults)",
-                         where=str(project.plan[out].path))
+                         where=str(project.overlay[out].path))
     try:
         env = dict(project.env.as_dict(),
                    # where the operator ran kargo (doit runs in the repo root):
@@ -85,7 +85,7 @@ def run(project, out, args=()):
                               env=engine.cli_env(env)).returncode
     except OSError as exc:
         raise KargoError(f"script cannot be started: {exc.strerror} (check its #! line)",
-                         where=str(project.plan[out].path)) from None
+                         where=str(project.overlay[out].path)) from None
     if code != 0:
         return ScriptFailed(f"{out} exited {code}", code if code > 0 else 128 - code)
     return None

@@ -80,9 +80,9 @@ def describe(project):
         unused = "" if image.name in used else f"  (no stack runs it: build:{image.name} only)"
         print(f"  {image.name}  ({image.context}){unused}")
     print("hooks:")
-    for out in sorted(project.plan):
+    for out in sorted(project.overlay):
         if is_hook(out):
             print(f"  {out}")
     print("scripts (doit exec:<name> ARGS...):")
-    for out in scripts.of(project.plan):
-        print(f"  {scripts.task_name(out)}: {scripts.summary(project.plan[out].path) or out}")
+    for out in scripts.of(project.overlay):
+        print(f"  {scripts.task_name(out)}: {scripts.summary(project.overlay[out].path) or out}")

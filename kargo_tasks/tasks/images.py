@@ -10,7 +10,7 @@ from .common import each
 
 
 def _context_files(project, image):
-    return [str(project.layout.merged / out) for out in project.plan
+    return [str(project.layout.merged / out) for out in project.overlay
             if out.startswith(image.context + "/")]
 
 

@@ -26,11 +26,11 @@ def task_exec():
     def make(project, out):
         return {
             "name": task_name(out),
-            "doc": summary(project.plan[out].path) or f"run {out}",
+            "doc": summary(project.overlay[out].path) or f"run {out}",
             "actions": [guarded(run, project, out)],
             "pos_arg": "args",
             "task_dep": ["_configure"],  # the merged folder is the workspace's now
             "uptodate": [False],
             "verbosity": 2,
         }
-    yield from each(lambda project: of(project.plan), make, "run operations scripts", "exec")
+    yield from each(lambda project: of(project.overlay), make, "run operations scripts", "exec")

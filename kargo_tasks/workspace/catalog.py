@@ -109,7 +109,7 @@ def used_images(catalog, env):
                    for name in images_of(stack, catalog, env)})
 
 
-def build(env, plan):
+def build(env, overlay):
     stacks = {}
     where = env.origins.get("STACKS", "STACKS")
     for name in env.words("STACKS"):
@@ -118,7 +118,7 @@ def build(env, plan):
             raise ConfigError(f"stack {name} is listed in STACKS but {var} is not set", where=where)
         services = tuple(env.words(var))
         for service in services:
-            if compose_file(service) not in plan:
+            if compose_file(service) not in overlay:
                 raise ConfigError(f"stack {name}: service {service} has no compose file "
                                   f"{compose_file(service)}", where=env.origins.get(var, var))
         depends = tuple(env.words(f"{prefix(name)}_DEPENDS"))
@@ -129,7 +129,7 @@ def build(env, plan):
                 raise ConfigError(f"stack {stack.name} depends on {dep}, which is not in STACKS",
                                   where=env.origins.get(f"{prefix(stack.name)}_DEPENDS"))
     _check_acyclic(stacks, env)
-    return Catalog(stacks, _images(env, plan))
+    return Catalog(stacks, _images(env, overlay))
 
 
 def _boolean(env, var):
@@ -153,9 +153,9 @@ def _check_acyclic(stacks, env):
                           where=env.origins.get(f"{prefix(cycle[0])}_DEPENDS")) from None
 
 
-def _images(env, plan):
+def _images(env, overlay):
     images = {}
-    for out in plan:
+    for out in overlay:
         parts = out.split("/")
         if len(parts) != 3 or parts[0] != "images" or parts[2] != "Dockerfile":
             continue

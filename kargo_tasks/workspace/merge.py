@@ -1,8 +1,8 @@
-"""The overlay plan: which source file makes each file of `.kargo/`.
+"""The overlay: which source file makes each file of `.kargo/`.
 
 Layers, later wins: `defaults/` (at the top of `.kargo/`), `images/` (under
 `images/`), then the workspace (same relative paths). `NAME.j2` and
-`NAME.tpl` are templates that render into `NAME`. The plan is computed from
+`NAME.tpl` are templates that render into `NAME`. The overlay is computed from
 directory listings only, so it is cheap enough to do on every doit load.
 """
 import os
@@ -50,7 +50,7 @@ def output_of(rel):
     return rel, "copy"
 
 
-def plan(layer_list):
+def overlay(layer_list):
     """{output path (posix, relative to .kargo/): Source}, workspace winning."""
     result = {}
     for layer in layer_list:
@@ -82,7 +82,7 @@ def walk(layer):
         rel_top = top_path.relative_to(root)
         if rel_top == Path("."):
             # Hidden folders are not overlay files, but a reserved one (`.state`)
-            # is kept so that plan() refuses it instead of silently ignoring it.
+            # is kept so that overlay() refuses it instead of silently ignoring it.
             dirs[:] = [d for d in dirs
                        if (not d.startswith(".") or (not layer.under and d in RESERVED))
                        and d not in layer.skip]

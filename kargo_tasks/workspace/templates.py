@@ -49,9 +49,9 @@ def marked(source, env, public):
     return _text(_decode(raw, where), source.kind, env, where, set(), public)
 
 
-def labeler(plan, merged, env):
+def labeler(overlay, merged, env):
     """`path -> label` for the config files of a stack resolved from the
-    merged configuration `merged` (`plan`: merge.plan's outputs)."""
+    merged configuration `merged` (`overlay`: merge.overlay's outputs)."""
     merged = os.path.normpath(merged)
     shown = masking.public(env)
 
@@ -60,7 +60,7 @@ def labeler(plan, merged, env):
             rel = Path(os.path.normpath(path)).relative_to(merged).as_posix()
         except ValueError:
             return masking.ALL  # not a file of the merged configuration: unknown
-        source = plan.get(rel)
+        source = overlay.get(rel)
         if rel.split("/", 1)[0] == "secrets" or source is None:
             return masking.ALL
         if source.kind == "copy":

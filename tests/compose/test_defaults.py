@@ -9,7 +9,7 @@ from compose_support import BASE_ENV, docker
 
 LAYOUT = workspace.layout()
 ENV = environment.load([LAYOUT.defaults / ".env.default"], dict(BASE_ENV))
-PLAN = merge.plan(merge.layers(LAYOUT, None))
+PLAN = merge.overlay(merge.layers(LAYOUT, None))
 CATALOG = catalog.build(ENV, PLAN)
 
 

@@ -224,7 +224,7 @@ def test_images_from_a_real_plan(tmp_path):
     workspace = tmp_path / "workspace"
     write(workspace / "images/mine/Dockerfile", "FROM scratch\n")
     write(workspace / "deploy/back.yml.tpl", "services: {}\n")
-    plan = merge.plan(merge.layers(lay, workspace))
+    plan = merge.overlay(merge.layers(lay, workspace))
     env = environment(STACKS="web", WEB_STACK="front back", WEACAST_MODELS="gfs-world")
     catalog = build(env, plan)
     assert catalog.stacks["web"].services == ("front", "back")

@@ -1,4 +1,4 @@
-"""`merge.plan`: which source file makes each output of `.kargo/`."""
+"""`merge.overlay`: which source file makes each output of `.kargo/`."""
 import os
 
 import pytest
@@ -31,7 +31,7 @@ def files(base, *rels):
 
 
 def plan_of(lay, workspace=None):
-    return merge.plan(merge.layers(lay, workspace))
+    return merge.overlay(merge.layers(lay, workspace))
 
 
 def summary(plan):
