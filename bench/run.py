@@ -14,7 +14,8 @@ interleaved round by round, and reported as the median of --runs rounds:
       no-op vs `rsync -a` no-op
   P5  50 stacks x 4 services: converge, and no-op `doit deploy`
 
-Only the standard library and kargo's own dependencies (docker, PyYAML).
+Only the standard library, kargo itself (its naming rules and helpers) and its
+dependencies (docker, PyYAML).
 Everything it makes is named `kargo-bench-<run id>-...` (stacks, networks,
 configs) or lives under `127.0.0.1:5000/kargo-bench/<run id>/` (images),
 and is removed at the end; `--cleanup-all` removes what a killed run left.
@@ -37,17 +38,17 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 
+# kargo's own rules, not copies: the label of a stack's namespace and the
+# names in it, a name's variable prefix, the manifests a registry is asked for
+from kargo_tasks.engine.client import MANIFEST_TYPES
+from kargo_tasks.workspace.environment import prefix
+from kargo_tasks.workspace.namespace import LABEL as NAMESPACE, Namespace
+
 REPO = Path(__file__).resolve().parent.parent
 DODO = REPO / "dodo.py"
 REGISTRY = "127.0.0.1:5000"
-NAMESPACE = "com.docker.stack.namespace"
 RUN_LABEL = "org.kargo-bench.run"
 BUSYBOX_BIN = Path("/bin/busybox")
-MANIFEST_TYPES = ", ".join([
-    "application/vnd.docker.distribution.manifest.v2+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.oci.image.manifest.v1+json",
-])
 
 
 class BenchError(Exception):
@@ -123,12 +124,6 @@ def write(path, text, mode=None):
     if mode is not None:
         os.chmod(path, mode)
     return path
-
-
-def prefix(name):
-    """kargo's variable prefix of a name."""
-    import re
-    return re.sub(r"[^A-Za-z0-9_]", "_", name).upper()
 
 
 def median(xs):
@@ -470,7 +465,7 @@ class CatalogRoot(Root):
         self.repo = f"{REGISTRY}/kargo-bench/{rid}"
 
     def project(self, real_stack):
-        return f"kargo-{self.stack_names[real_stack]}"
+        return Namespace.of(self.stack_names[real_stack])
 
     def generate(self):
         import yaml
@@ -538,7 +533,7 @@ class CatalogRoot(Root):
     def docker_deploy_cmds(self):
         """`docker stack deploy` of each resolved stack file, as kargo runs it."""
         return [["docker", "stack", "deploy", "--with-registry-auth", "--prune",
-                 "--compose-file", str(self.merged / "stacks" / f"{name}.yml"), f"kargo-{name}"]
+                 "--compose-file", str(self.merged / "stacks" / f"{name}.yml"), Namespace.of(name)]
                 for name in self.stack_names.values()]
 
     def docker_build_cmds(self):
@@ -655,7 +650,7 @@ class ManyRoot(Root):
 
     def docker_deploy_cmds(self):
         return [["docker", "stack", "deploy", "--with-registry-auth", "--prune",
-                 "--compose-file", str(self.merged / "stacks" / f"{name}.yml"), f"kargo-{name}"]
+                 "--compose-file", str(self.merged / "stacks" / f"{name}.yml"), Namespace.of(name)]
                 for name in self.names]
 
 
@@ -1030,7 +1025,7 @@ def p5(args, tmp, rid, base_ref, cleaner, res):
         root = ManyRoot(Path(tmp) / f"many{shape}", rid, base_ref, n_stacks, per_stack, tag)
         root.generate()
         cleaner.dirs.append(root.base)
-        projects = [f"kargo-{name}" for name in root.names]
+        projects = [Namespace.of(name) for name in root.names]
         log(f"P5 {shape}: warm-up converge")
         root.doit("deploy")  # resolves the stack files; untimed
         converge, docker_converge, noop = [], [], []
@@ -1068,7 +1063,7 @@ def p6(args, root, projects, res):
     service = f"{root.tag}00-s0"
     stack = root.names[0]
     conf = root.root / f"defaults/configs/{service}/app.conf"
-    target = f"kargo-{stack}_{service}"
+    target = Namespace.of(stack).scope(service)
     kargo, docker_times = [], []
     for i in range(args.runs):
         conf.write_text(f"id = {service}\nround = k{i}\n")
@@ -1080,10 +1075,10 @@ def p6(args, root, projects, res):
         new_name = f"{old['ConfigName'][:40]}-d{i}"
         data = f"id = {service}\nround = d{i}\n".encode()
         start = time.perf_counter()
-        client().api.create_config(new_name, data, labels={NAMESPACE: f"kargo-{stack}"})
+        client().api.create_config(new_name, data, labels={NAMESPACE: Namespace.of(stack)})
         run(["docker", "service", "update", "--detach", "--config-rm", old["ConfigName"],
              "--config-add", f"source={new_name},target={old['File']['Name']}", target])
-        same_wait([f"kargo-{stack}"])
+        same_wait([Namespace.of(stack)])
         docker_times.append(time.perf_counter() - start)
         log(f"P6 round {i + 1}: kargo {kargo[-1]:.1f} s vs docker {docker_times[-1]:.1f} s")
     res.time_row("P6 one changed config file, converged platform", kargo, docker_times,
