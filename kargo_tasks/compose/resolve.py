@@ -38,7 +38,7 @@ from pathlib import Path
 
 from kargo_tasks.base.errors import ConfigError
 from kargo_tasks.workspace import masking
-from kargo_tasks.workspace.catalog import compose_file
+from kargo_tasks.workspace.catalog import compose_file, extension_file
 from kargo_tasks.workspace.environment import prefix
 from . import merge as compose_merge, shortsyntax
 from .load import IGNORED, File
@@ -58,30 +58,10 @@ class Resolved:
     warnings: list = field(default_factory=list)  # one line each, file named
 
 
-def extension_file(value):
-    """The file a `<SERVICE>_EXTENSION` names: a name in deploy/, as the bash
-    Kargo has it, or a path ending in .yml/.yaml in the merged configuration."""
-    value = value.strip()
-    return value if value.endswith((".yml", ".yaml")) else f"deploy/{value}.yml"
-
-
 def check_constraint(text, var, where):
     if not CONSTRAINT.match(text):
         raise ConfigError(f"{var}: bad placement constraint {text!r} "
                           "(expected e.g. node.labels.db==true)", where=where)
-
-
-def files_of(stack, env):
-    """[(merged-relative file, service)] a stack's compose files, in the order
-    the bash Kargo passed them to `docker stack deploy` (its constraints
-    files aside)."""
-    files = []
-    for service in stack.services:
-        files.append((compose_file(service), service))
-        extension = env.get(f"{prefix(service)}_EXTENSION", "")
-        if extension.strip():
-            files.append((extension_file(extension), service))
-    return files
 
 
 def resolve(stack, merged, env, masks=None):

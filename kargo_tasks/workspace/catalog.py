@@ -27,6 +27,26 @@ def compose_file(service):
     return f"deploy/{service}.yml"
 
 
+def extension_file(value: str) -> str:
+    """The file a `<SERVICE>_EXTENSION` names: a name in deploy/, as the bash
+    Kargo has it, or a path ending in .yml/.yaml in the merged configuration."""
+    value = value.strip()
+    return value if value.endswith((".yml", ".yaml")) else f"deploy/{value}.yml"
+
+
+def files_of(stack: "Stack", env: Environment) -> list[tuple[str, str]]:
+    """[(merged-relative file, service)] a stack's compose files, in the order
+    the bash Kargo passed them to `docker stack deploy` (its constraints
+    files aside)."""
+    files = []
+    for service in stack.services:
+        files.append((compose_file(service), service))
+        extension = env.get(f"{prefix(service)}_EXTENSION", "")
+        if extension.strip():
+            files.append((extension_file(extension), service))
+    return files
+
+
 # a service's hooks: run before the stack is sent, after it converged
 HOOKS = ("before", "after")
 
