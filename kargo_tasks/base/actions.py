@@ -8,9 +8,11 @@ import inspect
 import os
 
 from .errors import KargoError
+from collections.abc import Callable
+from typing import Any
 
 
-def failing(err):
+def failing(err: Exception) -> Callable[[], Any]:
     """A doit action that fails with `err` as one line."""
     def fail():
         return _task_failed(err)
@@ -18,7 +20,7 @@ def failing(err):
     return fail
 
 
-def guarded(func, *args):
+def guarded(func: Callable[..., Any], *args: Any) -> Callable[..., Any]:
     """Run an action, turning a KargoError into doit's one-line TaskFailed.
 
     The wrapper shows doit the parameters of `func` after `args`, so doit
@@ -31,7 +33,7 @@ def guarded(func, *args):
             if os.environ.get("KARGO_DEBUG"):
                 raise
             return _task_failed(err)
-    action.__signature__ = _signature_after(func, len(args))
+    action.__signature__ = _signature_after(func, len(args))  # type: ignore[attr-defined]
     action.__name__ = getattr(func, "__name__", "action")
     return action
 
@@ -55,7 +57,7 @@ def _task_failed(err):
     return TaskFailed(str(err))
 
 
-def engine_check(func, reason):
+def engine_check(func: Callable[[], Any], reason: str) -> Callable[..., Any]:
     """A doit `uptodate` callable that asks the engine: an engine error means
     "not up to date", so the action runs and reports it as one line.
     `reason` is what `doit plan` says when it is not up to date."""
@@ -65,11 +67,12 @@ def engine_check(func, reason):
         except KargoError:
             return False
     check.__name__ = "engine_check"
-    check.explain = lambda values: [reason]
+    check.explain = lambda values: [reason]  # type: ignore[attr-defined]
     return check
 
 
-def checker(name, why, detail=None):
+def checker(name: str, why: Callable[[dict], list[str]],
+            detail: Callable[[], list[str]] | None = None) -> Callable[..., Any]:
     """An `uptodate` callable from `why(values) -> [reasons]`: up to date
     when there is no reason, and `explain` tells the reasons. `detail()`:
     more lines `doit plan` shows when the task would run (what a run needs
@@ -77,11 +80,11 @@ def checker(name, why, detail=None):
     def check(task, values):
         return not why(values)
     check.__name__ = name
-    check.explain = why
+    check.explain = why  # type: ignore[attr-defined]
     if detail is not None:
-        check.detail = detail
+        check.detail = detail  # type: ignore[attr-defined]
     # doit inspects every uptodate callable of every task on every run
-    check.__signature__ = _CHECK_SIGNATURE
+    check.__signature__ = _CHECK_SIGNATURE  # type: ignore[attr-defined]
     return check
 
 

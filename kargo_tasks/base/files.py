@@ -15,6 +15,7 @@ import stat
 from pathlib import Path
 
 from .errors import KargoError
+from collections.abc import Iterable
 
 PRIVATE_DIR = 0o700
 SECRET_FILE = 0o600
@@ -25,10 +26,10 @@ REFUSED = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, e
 
 # Folders this process made or checked already: a configure of thousands of
 # files in a few folders asks for each folder once, not once per file.
-_ENSURED: set[str] = set()
+_ENSURED: set[tuple[str, int]] = set()
 
 
-def ensure_dir(path, mode=PRIVATE_DIR):
+def ensure_dir(path: str | os.PathLike, mode: int = PRIVATE_DIR) -> None:
     """Create `path` (and parents) with `mode`; tighten it if it exists."""
     key = (str(path), mode)
     if key in _ENSURED:
@@ -37,7 +38,7 @@ def ensure_dir(path, mode=PRIVATE_DIR):
     _ENSURED.add(key)
 
 
-def forget_folders():
+def forget_folders() -> None:
     _ENSURED.clear()
 
 
@@ -57,7 +58,8 @@ def _ensure_dir(path, mode):
         os.chmod(path, mode)
 
 
-def write_atomic(path, data, mode=PLAIN_FILE, durable=True):
+def write_atomic(path: str | os.PathLike, data: bytes, mode: int = PLAIN_FILE,
+                 durable: bool = True) -> None:
     """Write `data` to `path` whole or not at all. A write the system refuses
     (a full disk, a read-only one) is one line naming the file, once the
     temp file is gone (the space it took is back)."""
@@ -87,7 +89,8 @@ def write_atomic(path, data, mode=PLAIN_FILE, durable=True):
         raise
 
 
-def write_if_changed(path, data, mode=PLAIN_FILE, durable=True):
+def write_if_changed(path: str | os.PathLike, data: bytes, mode: int = PLAIN_FILE,
+                     durable: bool = True) -> bool:
     """Write only when bytes or mode differ, so an unchanged output keeps its
     mtime and nothing downstream goes stale. Returns True when it wrote."""
     path = os.fspath(path)
@@ -126,11 +129,11 @@ def fingerprint(path):
     return [st.st_mtime_ns, st.st_size, digest]
 
 
-def fingerprints(paths):
+def fingerprints(paths: Iterable[str | os.PathLike]) -> dict[str, list | None]:
     return {str(p): fingerprint(p) for p in sorted(set(map(str, paths)))}
 
 
-def changed_files(saved):
+def changed_files(saved: dict[str, list | None] | None) -> list[str]:
     """The files of `saved` (from `fingerprints`) whose content changed; a
     file whose stamp is unchanged is not read again."""
     changed = []

@@ -10,6 +10,9 @@ import fcntl
 import os
 import sys
 import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Protocol
 
 from .commandline import wanted
 from .errors import KargoError
@@ -17,7 +20,14 @@ from .errors import KargoError
 _held: list = []
 
 
-def acquire(lay, environ=None, argv=None):
+class HasState(Protocol):
+    """What the lock needs of a layout (workspace/layout.Layout, a part above)."""
+
+    def make_state(self) -> Path: ...
+
+
+def acquire(lay: HasState, environ: Mapping[str, str] | None = None,
+            argv: Sequence[str] | None = None) -> None:
     environ = os.environ if environ is None else environ
     argv = sys.argv[1:] if argv is None else argv
     if _held or not wanted(argv):

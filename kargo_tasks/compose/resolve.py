@@ -42,6 +42,9 @@ from kargo_tasks.workspace.catalog import compose_file, extension_file
 from kargo_tasks.workspace.environment import prefix
 from . import merge as compose_merge, shortsyntax
 from .load import IGNORED, File
+from collections.abc import Callable
+from kargo_tasks.workspace.catalog import Stack
+from kargo_tasks.workspace.environment import Environment
 
 SPEC_LABEL = "org.kargo.spec"
 CONSTRAINT = re.compile(
@@ -64,7 +67,8 @@ def check_constraint(text, var, where):
                           "(expected e.g. node.labels.db==true)", where=where)
 
 
-def resolve(stack, merged, env, masks=None):
+def resolve(stack: Stack, merged: str | Path, env: Environment,
+            masks: Callable[[str], str] | None = None) -> Resolved:
     """Resolve `stack` (catalog.Stack) from the merged configuration folder.
     `masks(path)`: the masking label of a config file (masking.labeler)."""
     result = Resolved("")
@@ -221,14 +225,14 @@ def _escape(node):
     return node
 
 
-def dump(doc, escape=True):
+def dump(doc: dict, escape: bool = True) -> str:
     """YAML text for `docker stack deploy`; `escape=False` for a document
     loaded back from a resolved file (its `$` are escaped already)."""
     from . import dockeryaml
     return dockeryaml.dump(_escape(doc) if escape else doc)
 
 
-def check_file(data, where):
+def check_file(data: bytes, where: str) -> str | None:
     """What is wrong with a compose file's bytes read alone, before any
     variable is known (its YAML, its shape); None when nothing is."""
     from . import dockeryaml
@@ -243,7 +247,7 @@ def check_file(data, where):
     return None
 
 
-def load_stack(text, where):
+def load_stack(text: str, where: str) -> dict:
     """A resolved stack file read back (its `$` still escaped)."""
     from . import dockeryaml
     return dockeryaml.load(text, where)[0]

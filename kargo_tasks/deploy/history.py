@@ -10,6 +10,7 @@ stack file holds values of the environment.
 import json
 
 from kargo_tasks.base.files import SECRET_FILE, ensure_dir, write_atomic
+from kargo_tasks.workspace.layout import Layout
 
 
 def history_file(layout, stack):
@@ -57,7 +58,7 @@ def converged(layout, stack, new, timeout=None):
     _write(layout, stack, record)
 
 
-def recorded(layout):
+def recorded(layout: Layout) -> list[str]:
     """The names of the stacks kargo keeps versions of."""
     try:
         return sorted(found.stem for found in (layout.state / "history").glob("*.json"))

@@ -18,6 +18,10 @@ from kargo_tasks.base.files import changed_files, fingerprints
 from kargo_tasks.engine import client as engine
 from kargo_tasks.workspace.catalog import image_reference
 from kargo_tasks.workspace.environment import prefix
+from collections.abc import Callable
+from typing import Any
+from kargo_tasks.workspace.catalog import Image
+from kargo_tasks.workspace.project import Project
 
 INPUTS_LABEL = "org.kargo.inputs"
 ARG = re.compile(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE | re.MULTILINE)
@@ -181,7 +185,7 @@ def _fetch(source):
     return target
 
 
-def build_image(project, image, key_of):
+def build_image(project: Project, image: Image, key_of: Callable[[], bytes]) -> dict:
     env = project.env
     context = project.layout.merged / image.context
     dockerfile = context / "Dockerfile"
@@ -240,7 +244,7 @@ def _pushed(ref, image_id):
     return push(ref)
 
 
-def import_image(project, name, key_of):
+def import_image(project: Project, name: str, key_of: Callable[[], bytes]) -> dict:
     env = project.env
     var = f"{prefix(name)}_ARCHIVE"
     source = env.get(var, "")
@@ -254,7 +258,8 @@ def import_image(project, name, key_of):
             "archive": fingerprints([source]) if not re.match(r"https?://", source) else {}}
 
 
-def current(project, image_prefix, key_of):
+def current(project: Project, image_prefix: str,
+            key_of: Callable[[], bytes]) -> Callable[..., Any]:
     """doit `uptodate` callable: same inputs, and the image it made is still
     there, locally and in its registry."""
     def why(values):

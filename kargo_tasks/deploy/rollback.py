@@ -31,11 +31,13 @@ from kargo_tasks.engine.endpoint import VARIABLES
 from kargo_tasks.workspace.environment import Environment, prefix
 from . import delta, history, preview
 from .stacks import read_record, send, text_digest, write_record
+from kargo_tasks.workspace.catalog import Stack
+from kargo_tasks.workspace.project import Project
 
 TIMEOUT = "KARGO_DEPLOY_TIMEOUT"
 
 
-def rollback(project, stack):
+def rollback(project: Project, stack: Stack) -> None:
     """`rollback:<stack>`: back to the version before the last deploy."""
     record = history.read(project.layout, stack)
     timeout = _timeout(project, stack, record)  # before the engine is asked anything

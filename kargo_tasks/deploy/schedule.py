@@ -21,9 +21,12 @@ from kargo_tasks.base.errors import KargoError
 from kargo_tasks.engine import labels, swarm
 from . import delta, history, rollback
 from .stacks import engine_delta, hook_files, read_stack, send, stale_reasons, write_record
+from collections.abc import Sequence
+from kargo_tasks.workspace.catalog import Stack
+from kargo_tasks.workspace.project import Project
 
 
-def deploy(project, stacks):
+def deploy(project: Project, stacks: Sequence[Stack]) -> None:
     """Deploy the stale ones of `stacks` (in STACKS order, dependencies first)."""
     env = project.env
     timeout = swarm.deploy_timeout(env)  # before the engine is asked anything

@@ -24,21 +24,26 @@ from kargo_tasks.engine import swarm
 from kargo_tasks.workspace import templates
 from kargo_tasks.workspace.catalog import HOOKS, hook_file
 from . import delta, history, preview
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+from kargo_tasks.workspace.catalog import Stack
+from kargo_tasks.workspace.project import Project
 
 NODE_LABEL = re.compile(r"^\s*node\.labels\.([A-Za-z0-9_.-]+)\s*(==|!=)")
 
 
-def stack_file(project, stack):
+def stack_file(project: Project, stack: Stack) -> Path:
     return project.layout.stacks / f"{stack.name}.yml"
 
 
-def hook_files(project, stack, times=HOOKS):
+def hook_files(project: Project, stack: Stack, times: Iterable[str] = HOOKS) -> list[Path]:
     """The hooks of the stack's services (catalog.hook_file) run at `times`."""
     return [project.layout.merged / rel for s in stack.services
             for rel in (hook_file(s, when) for when in times) if rel in project.overlay]
 
 
-def write_stack(project, stack, key_of):
+def write_stack(project: Project, stack: Stack, key_of: Callable[[], bytes]) -> dict:
     try:
         resolved = compose.resolve(stack, project.layout.merged, project.env,
                                    templates.labeler(project.overlay, project.layout.merged,
@@ -54,7 +59,7 @@ def write_stack(project, stack, key_of):
             "env": project.env.digests(resolved.reads, key_of())}
 
 
-def inputs_unchanged(project, key_of):
+def inputs_unchanged(project: Project, key_of: Callable[[], bytes]) -> Callable[..., Any]:
     """doit `uptodate` callable: the files and variables the stack file was
     resolved from are unchanged."""
     def why(values):
@@ -174,7 +179,7 @@ def stale_reasons(project, stack, services=None):
     return reasons
 
 
-def stacks_unchanged(project, stacks):
+def stacks_unchanged(project: Project, stacks: Sequence[Stack]) -> Callable[..., Any]:
     """doit `uptodate` callable over several stacks; `doit plan` says which
     stack is stale and why, and what a deploy would change in each service
     (preview.py: only plan pays for those questions)."""
@@ -234,7 +239,7 @@ def send(project, stack, doc, names):
 
 # --- remove, update -----------------------------------------------------------------
 
-def remove_stacks(project, stacks):
+def remove_stacks(project: Project, stacks: Sequence[Stack]) -> None:
     """Remove `stacks`, in the order given, each gone before the next."""
     timeout = swarm.deploy_timeout(project.env)
     for stack in stacks:
@@ -244,7 +249,7 @@ def remove_stacks(project, stacks):
         history.forget(project.layout, stack)
 
 
-def update_stack(project, stack, force=False):
+def update_stack(project: Project, stack: Stack, force: bool = False) -> None:
     timeout = swarm.deploy_timeout(project.env)  # before any service is updated
     print(f"update {stack.name}{' --force' if force else ''}", flush=True)
     swarm.update(stack.namespace, force)

@@ -30,6 +30,8 @@ from typing import TypeVar
 
 from kargo_tasks.base.errors import EngineError
 from . import endpoint as endpoint_mod
+from collections.abc import Mapping
+from typing import Any
 
 T = TypeVar("T")
 
@@ -66,7 +68,7 @@ def retry_on_conflict(attempt: Callable[[int], T], pause: float = 0.0) -> T:
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
-def choose(settings):
+def choose(settings: Callable[[], tuple] | None) -> None:
     """Make `settings()` what chooses this run's engine (from now on)."""
     global _settings
     _settings = settings
@@ -75,12 +77,12 @@ def choose(settings):
 
 
 @functools.lru_cache(maxsize=None)
-def current():
+def current() -> endpoint_mod.Endpoint:
     """The endpoint of this run (resolved once)."""
     return endpoint_mod.resolve(*(_settings() if _settings else ()))
 
 
-def describe():
+def describe() -> str:
     return current().describe()
 
 
@@ -233,7 +235,7 @@ def _query(params):
     return urllib.parse.urlencode(out)
 
 
-def get(what, path, *, missing=False, **params):
+def get(what: str, path: str, *, missing: bool = False, **params: Any) -> Any:
     """GET `path` (e.g. "/services") from the engine; its JSON. With
     `missing=True`, None when the engine answers 404."""
     query = _query(params)
@@ -289,7 +291,7 @@ def _loopback_manifest(ref, engine_host):
     return host, repo, tag
 
 
-def registry_digest(ref):
+def registry_digest(ref: str) -> str | None:
     """The digest the registry of image `ref` has for it (what `docker stack
     deploy` pins a service to), None when the registry cannot say.
 
@@ -349,7 +351,7 @@ def _has_credentials():
 
 
 @functools.lru_cache(maxsize=None)
-def client():
+def client() -> Any:
     """docker-py's client for the endpoint of this run."""
     import docker
     point = current()
@@ -379,7 +381,7 @@ def client():
     return made
 
 
-def call(what, func, *args, **kwargs):
+def call(what: str, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run one docker-py call; `what` names it in the error ("list services")."""
     import docker
     import requests
@@ -395,7 +397,7 @@ def call(what, func, *args, **kwargs):
         raise _unreachable(what, exc) from None
 
 
-def cli_env(environ=None):
+def cli_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment for a docker CLI (or a hook running one): this run's
     engine, pinned."""
     return endpoint_mod.cli_env(current(), environ)

@@ -12,6 +12,7 @@ from pathlib import Path
 from kargo_tasks.base.errors import ConfigError
 from kargo_tasks.workspace.environment import prefix
 from . import client as engine
+from kargo_tasks.workspace.environment import Environment
 
 MANAGED_PREFIX = "org.kargo.managed"
 
@@ -75,7 +76,7 @@ def _plan(env, root):
     return changes, warnings
 
 
-def applied(env, root):
+def applied(env: Environment, root: str | Path) -> bool:
     """doit `uptodate` callable body: every node has the labels it should."""
     changes, warnings = _plan(env, root)
     # A variable that names no node is a typo to say on every run, until it
@@ -83,7 +84,7 @@ def applied(env, root):
     return not changes and not warnings
 
 
-def apply(env, root):
+def apply(env: Environment, root: str | Path) -> None:
     changes, warnings = _plan(env, root)
     for line in warnings:
         # stderr: doit keeps an action's stdout to itself (verbosity 1)

@@ -12,6 +12,9 @@ from kargo_tasks.base.errors import EngineError, KargoError
 from . import client as engine
 from kargo_tasks.workspace.namespace import LABEL as NAMESPACE, Namespace
 from .progress import Progress
+from collections.abc import Collection, Iterable
+from pathlib import Path
+from kargo_tasks.workspace.environment import Environment
 
 FAILED = {"failed", "rejected"}
 # Failed tasks of the new spec tolerated while a service restarts, before the
@@ -35,23 +38,24 @@ def _services(namespace):
                       filters=Namespace(namespace).filters())
 
 
-def snapshot(namespace):
+def snapshot(namespace: str) -> dict[str, list]:
     """{service: [id, spec version]}: changes when anyone changes a service."""
     return observe(namespace)[0]
 
 
-def versions(services):
+def versions(services: Iterable[dict]) -> dict[str, list]:
     """{service name: [id, spec version]} of engine services."""
     return {s["Spec"]["Name"]: [s["ID"], s["Version"]["Index"]] for s in services}
 
 
-def all_services():
+def all_services() -> list[dict]:
     """Every service of the swarm, with its task counts: one engine call for
     the questions about many stacks (a no-op run over 50 stacks asks once)."""
     return engine.get("list services", "/services", status=True)
 
 
-def observe(namespace, services=None):
+def observe(namespace: str, services: list[dict] | None = None
+            ) -> tuple[dict[str, list], dict[str, str]]:
     """(snapshot, {service: "running/desired"} of the services running fewer
     tasks than they should, e.g. after a node was lost): one engine call, or
     none given `services` (from `all_services`)."""
@@ -98,7 +102,7 @@ def _one_shot(spec):
     return spec.get("TaskTemplate", {}).get("RestartPolicy", {}).get("Condition") == "none"
 
 
-def node_labels(keys):
+def node_labels(keys: Collection[str]) -> dict[str, dict[str, str]]:
     """{node id: {key: value}} of the node labels `keys`, for every node."""
     nodes = engine.get("list nodes", "/nodes")
     return {n["ID"]: {k: v for k, v in (n["Spec"].get("Labels") or {}).items() if k in keys}
@@ -110,7 +114,7 @@ def _overlay_networks():
                                           filters={"driver": "overlay"})}
 
 
-def ensure_networks(names):
+def ensure_networks(names: Iterable[str]) -> None:
     have = _overlay_networks()
     for name in names:
         if name and name not in have:
@@ -128,25 +132,25 @@ def ensure_networks(names):
             print(f"created overlay network {name}")
 
 
-def deployed(namespace):
+def deployed(namespace: str) -> dict[str, dict]:
     """{service name: engine service} of `namespace`: one engine call."""
     return {s["Spec"]["Name"]: s for s in _services(namespace)}
 
 
-def existing_configs(namespace):
+def existing_configs(namespace: str) -> set[str]:
     """Names of the configs and secrets of `namespace` the engine has."""
     return {item["Spec"]["Name"] for kind in ("config", "secret")
             for item in engine.get(f"list {kind}s", f"/{kind}s",
                                    filters=Namespace(namespace).filters())}
 
 
-def image_digests(refs):
+def image_digests(refs: Iterable[str]) -> dict[str, str | None]:
     """{reference: the registry's digest for it, or None when the registry
     cannot say}: what `docker stack deploy` would pin each service to."""
     return {ref: engine.registry_digest(ref) for ref in refs}
 
 
-def deploy(namespace, stack_file):
+def deploy(namespace: str, stack_file: str | Path) -> None:
     # no --prune: kargo removes the services a stack no longer has itself
     # (remove_services), as it sends only the services that changed
     _retrying(["stack", "deploy", "--with-registry-auth", "--compose-file", str(stack_file),
@@ -160,13 +164,13 @@ def _retrying(args, what):
     return engine.retry_on_conflict(lambda _n: engine.run_cli(args, what=what), pause=0.2)
 
 
-def remove_services(names):
+def remove_services(names: Iterable[str]) -> None:
     client = engine.client()
     for name in names:
         engine.call(f"remove service {name}", client.api.remove_service, name)
 
 
-def wait(namespace, timeout, expected=None):
+def wait(namespace: str, timeout: float, expected: Iterable[str] | None = None) -> None:
     """Block until every service of `namespace` converged; raise one line per
     failing service otherwise."""
     convergence = Convergence(timeout)
@@ -298,7 +302,7 @@ def _progress(service, tasks):
     return ("done" if done >= desired else "waiting"), detail, running_ids
 
 
-def prune_configs(namespace, keep):
+def prune_configs(namespace: str, keep: Collection[str]) -> None:
     """Remove configs and secrets of `namespace` that no current spec uses."""
     client = engine.client()
     for kind, remover in (("config", client.api.remove_config),
@@ -313,7 +317,7 @@ def prune_configs(namespace, keep):
                     pass  # still used by a task shutting down: next deploy removes it
 
 
-def remove(namespace, timeout):
+def remove(namespace: str, timeout: float) -> None:
     if not _services(namespace):
         return
     engine.run_cli(["stack", "rm", namespace], what=f"docker stack rm {namespace}")
@@ -325,14 +329,14 @@ def remove(namespace, timeout):
         time.sleep(0.5)
 
 
-def update(namespace, force):
+def update(namespace: str, force: bool) -> None:
     for service in _services(namespace):
         name = service["Spec"]["Name"]
         args = ["service", "update", "--detach", "--with-registry-auth"]
         _retrying(args + (["--force"] if force else []) + [name], f"docker service update {name}")
 
 
-def deploy_timeout(env):
+def deploy_timeout(env: Environment) -> float:
     value = env.get("KARGO_DEPLOY_TIMEOUT", "300")
     try:
         timeout = float(value)
@@ -345,7 +349,7 @@ def deploy_timeout(env):
     return timeout
 
 
-def run_hook(path, env):
+def run_hook(path: Path, env: Environment) -> None:
     """Run a `<service>_before.sh` / `_after.sh` hook with the environment."""
     import subprocess
     if not os.access(path, os.X_OK):

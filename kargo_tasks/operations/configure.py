@@ -12,6 +12,11 @@ from kargo_tasks.base.actions import checker
 from kargo_tasks.base.files import PLAIN_FILE, SECRET_FILE, forget_folders, write_if_changed
 from kargo_tasks.workspace import templates
 from kargo_tasks.workspace.merge import RESERVED
+from collections.abc import Callable, Collection
+from pathlib import Path
+from typing import Any
+from kargo_tasks.workspace.merge import Source
+from kargo_tasks.workspace.project import Project
 
 
 def output_mode(source, out):
@@ -24,7 +29,7 @@ def output_mode(source, out):
     return source.path.stat().st_mode & 0o755 or PLAIN_FILE
 
 
-def write_output(project, out, source, key_of):
+def write_output(project: Project, out: str, source: Source, key_of: Callable[[], bytes]) -> dict:
     """Render `source` into `.kargo/<out>`; returns the doit values to keep:
     the written file's stamp, and the variables read with their digest."""
     data, reads = templates.render(source, out, project.env)
@@ -55,7 +60,8 @@ def stamp(path):
     return [st.st_ino, st.st_size, st.st_mtime_ns, st.st_mode]
 
 
-def unchanged(project, out, source, target, key_of):
+def unchanged(project: Project, out: str, source: Source, target: str | Path,
+              key_of: Callable[[], bytes]) -> Callable[..., Any]:
     """doit `uptodate` callable: the output is as kargo wrote it, and the
     variables the last run read still have the same values. Its `explain`
     says why not (names, never values) for `doit plan`."""
@@ -75,10 +81,10 @@ def unchanged(project, out, source, target, key_of):
     return checker("unchanged", why)
 
 
-def strays(project, keep):
+def strays(project: Project, keep: Collection[str]) -> list[str]:
     """Files of `.kargo/` that no current output, stack file or state explains."""
     root = project.layout.merged
-    found = []
+    found: list[str] = []
     if not root.is_dir():
         return found
     for top, dirs, files in os.walk(root):
@@ -92,7 +98,7 @@ def strays(project, keep):
     return sorted(found)
 
 
-def prune(project, keep):
+def prune(project: Project, keep: Collection[str]) -> None:
     """Remove outputs whose source is gone, then folders left empty."""
     root = project.layout.merged
     for rel in strays(project, keep):

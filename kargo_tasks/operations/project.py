@@ -85,7 +85,7 @@ def engine_settings(project):
 
 
 @functools.lru_cache(maxsize=None)
-def current():
+def current() -> Project:
     """The project of this process (the repo this package lives in), with
     the run lock taken when the command may run tasks. Its environment
     chooses the engine of the run (engine.choose)."""
@@ -101,7 +101,7 @@ def current():
 
 
 @functools.lru_cache(maxsize=None)
-def digest_key(lay):
+def digest_key(lay: workspace_mod.Layout) -> bytes:
     """The random key that makes stored digests of env values unguessable."""
     path = lay.state / "digest.key"
     try:

@@ -20,6 +20,8 @@ import subprocess
 from typing import NamedTuple
 
 from kargo_tasks.base.errors import KargoError
+from pathlib import Path
+from kargo_tasks.workspace.project import Project
 
 GITLINK = "160000"   # the mode of a submodule in a git tree
 LISTED = 5           # items of a list git gives (file names) an error line keeps
@@ -104,7 +106,7 @@ def _upstream(workspace):
                      f"{reason(upstream.stderr)}", where=str(workspace))
 
 
-def pull(workspace):
+def pull(workspace: Path | None) -> list[str]:
     """Fast-forward `workspace` and its submodules; the lines saying what it
     brought ([] when it was up to date)."""
     if workspace is None:
@@ -263,7 +265,7 @@ def _uninitialised(workspace):
     return [line[1:].split()[1] for line in status.splitlines() if line.startswith("-")]
 
 
-def pull_action(project):
+def pull_action(project: Project) -> None:
     """The `pull` task: print what the pull brought."""
     lines = pull(project.workspace)
     print("\n".join(lines) if lines else "the workspace is up to date with its upstream",

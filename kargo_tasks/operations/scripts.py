@@ -14,6 +14,9 @@ from doit.exceptions import TaskFailed
 
 from kargo_tasks.base.errors import KargoError
 from kargo_tasks.engine import client as engine
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from kargo_tasks.workspace.project import Project
 
 FOLDER = "scripts/"
 
@@ -26,18 +29,18 @@ class ScriptFailed(TaskFailed):
         self.exit_code = exit_code
 
 
-def task_name(out):
+def task_name(out: str) -> str:
     """`scripts/seed-cache.sh` -> `seed-cache`."""
     name = out[len(FOLDER):]
     return name[:-3] if name.endswith(".sh") else name
 
 
-def of(overlay):
+def of(overlay: Iterable[str]) -> list[str]:
     """The merged outputs that are scripts: files right under `scripts/`."""
     return sorted(out for out in overlay if out.startswith(FOLDER) and "/" not in out[len(FOLDER):])
 
 
-def summary(path):
+def summary(path: str | Path) -> str | None:
     """The first comment line of a script (after its `#!` line)."""
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
@@ -66,7 +69,7 @@ def arguments(name, argv):
     return rest[1:] if rest[:1] == ["--"] else rest
 
 
-def run(project, out, args=()):
+def run(project: Project, out: str, args: Sequence[str] = ()) -> "ScriptFailed | None":
     """Run the merged script `out` with the words after its task name on the
     command line (`args`, doit's positional ones, when it was not named
     there); ScriptFailed when it fails."""

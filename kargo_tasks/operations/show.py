@@ -12,9 +12,10 @@ from kargo_tasks.base.errors import ConfigError, KargoError
 from kargo_tasks.workspace import layout as workspace_mod
 from kargo_tasks.workspace.catalog import is_hook, used_images
 from . import scripts
+from kargo_tasks.workspace.project import Project
 
 
-def use(project, workspace=""):
+def use(project: Project, workspace: str = "") -> None:
     if not workspace:
         raise ConfigError("give the folder: kargo use --workspace DIR")
     path = workspace_mod.record(project.layout, workspace)
@@ -52,7 +53,7 @@ def ports(stack_file):
     return found
 
 
-def describe(project):
+def describe(project: Project) -> None:
     lay = project.layout
     print(f"workspace: {project.workspace or 'none selected (' + workspace_mod.FIX + ')'}")
     print(f"kargo root: {lay.root} (chosen by {lay.chosen_by}); defaults: {lay.defaults}")

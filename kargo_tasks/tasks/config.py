@@ -4,6 +4,7 @@ import gc
 
 from kargo_tasks.workspace.layout import layout
 from .report import Reporter
+from collections.abc import Sequence
 
 DOIT_CONFIG = {
     # The doit database lives with the merged configuration it describes.
@@ -20,7 +21,7 @@ DOIT_CONFIG = {
 }
 
 
-def start(argv):
+def start(argv: Sequence[str]) -> None:
     """Called where a run starts (dodo.py, `kargo`), before doit opens its
     database: kargo's private folders must exist. For a run that may run
     tasks, no cyclic garbage collection while doit loads and checks them:

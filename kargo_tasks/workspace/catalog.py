@@ -15,6 +15,7 @@ from kargo_tasks.base.errors import ConfigError
 from kargo_tasks.base.graphs import dependencies_first
 from .environment import Environment, prefix
 from .namespace import Namespace
+from collections.abc import Collection
 
 LOADER_CONTEXT = "weacast-loader"
 # the words Go's strconv.ParseBool takes, as the docker CLI's boolean flags do
@@ -22,7 +23,7 @@ BOOLEANS = {**dict.fromkeys(("1", "t", "T", "TRUE", "true", "True"), True),
             **dict.fromkeys(("0", "f", "F", "FALSE", "false", "False", ""), False)}
 
 
-def compose_file(service):
+def compose_file(service: str) -> str:
     """A service's compose file in the merged configuration."""
     return f"deploy/{service}.yml"
 
@@ -112,7 +113,7 @@ def image_reference(env: Environment, var_prefix: str) -> str | None:
     return f"{image}:{env.get(f'{var_prefix}_TAG') or 'latest'}" if image else None
 
 
-def images_of(stack, catalog, env):
+def images_of(stack: Stack, catalog: Catalog, env: Environment) -> list[str]:
     """Names of the images kargo builds that the services of `stack` run: a
     service runs image X when its `<SERVICE>_IMAGE:<SERVICE>_TAG` is X's
     `<X>_IMAGE:<X>_TAG` (the seeder runs MapProxy's image)."""
@@ -122,14 +123,14 @@ def images_of(stack, catalog, env):
     return sorted(built[ref] for ref in runs if ref in built)
 
 
-def used_images(catalog, env):
+def used_images(catalog: Catalog, env: Environment) -> list[str]:
     """Names of the images kargo builds that a stack of STACKS runs: what
     `doit build` builds (any other is built only when named)."""
     return sorted({name for stack in catalog.stacks.values()
                    for name in images_of(stack, catalog, env)})
 
 
-def build(env, overlay):
+def build(env: Environment, overlay: Collection[str]) -> Catalog:
     stacks = {}
     where = env.origins.get("STACKS", "STACKS")
     for name in env.words("STACKS"):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from kargo_tasks.base.errors import ConfigError
 from . import dotenv
 from .interpolate import substitute
+from collections.abc import Collection, Iterable, Mapping
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,8 @@ class Environment:
         return [n for n in now if now[n] != saved[n]]
 
 
-def load(files, shell=None, only=None):
+def load(files: Iterable[str | os.PathLike], shell: Mapping[str, str] | None = None,
+         only: Collection[str] | None = None) -> Environment:
     """Merge the env files (earliest first) and the shell into an Environment.
 
     A reference sees the final value of a variable, except a variable's
@@ -91,12 +93,13 @@ def load(files, shell=None, only=None):
     twice in a file taking its last line: a few variables read from files
     that may be broken elsewhere."""
     shell = os.environ if shell is None else shell
-    layers = {}  # name -> its entries, earliest file first
+    layers: dict[str, list] = {}  # name -> its entries, earliest file first
     for path in files:
         for entry in parse_env_file(path, last_wins=only is not None):
             layers.setdefault(entry.name, []).append(entry)
     values, origins = dict(shell), dict.fromkeys(shell, "shell")
-    done, resolving = {}, []  # (name, layer) -> value; the (name, layer)s in progress
+    done: dict[tuple, str] = {}
+    resolving: list[tuple] = []  # (name, layer) -> value; the (name, layer)s in progress
 
     def value_at(name, layer):
         if layer < 0:
@@ -132,6 +135,6 @@ def load(files, shell=None, only=None):
     return Environment(values, origins)
 
 
-def prefix(name):
+def prefix(name: str) -> str:
     """Variable prefix of a stack, service or node name: `arome-france` -> `AROME_FRANCE`."""
     return re.sub(r"[^A-Za-z0-9_]", "_", name).upper()

@@ -24,6 +24,7 @@ refuse it, as `docker stack deploy` does ("invalid interpolation format");
 import re
 
 from kargo_tasks.base.errors import ConfigError
+from collections.abc import Callable
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 OPERATORS = (":-", ":?", ":+", "-", "?", "+")
@@ -34,8 +35,9 @@ def line_of(text, offset, first_line=1):
     return first_line + text.count("\n", 0, offset)
 
 
-def substitute(text, lookup, *, where, first_line=1, lone="keep", reads=None, args="expand",
-               mark=None):
+def substitute(text: str, lookup: Callable[[str], str | None], *, where: str,
+               first_line: int = 1, lone: str = "keep", reads: set[str] | None = None,
+               args: str = "expand", mark: Callable[[str, str], str] | None = None) -> str:
     """`text` with every reference replaced by `lookup(name)` (None = unset).
 
     `where` names the file in errors; `lone` is "keep" or "error", `args`

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kargo_tasks.base.errors import ConfigError
+from collections.abc import Mapping
 
 PACKAGE = Path(__file__).resolve().parent.parent
 RECORD = ".workspace"
@@ -66,7 +67,8 @@ def checkout():
     return folder if (folder / "dodo.py").is_file() else None
 
 
-def layout(root=None, environ=None):
+def layout(root: str | Path | None = None,
+           environ: Mapping[str, str] | None = None) -> Layout:
     environ = os.environ if environ is None else environ
     if root:
         base, chosen_by = Path(root), "given"
@@ -107,7 +109,7 @@ def check(path, *, origin):
     return path.resolve()
 
 
-def resolve(lay, environ=None):
+def resolve(lay: Layout, environ: Mapping[str, str] | None = None) -> Path | None:
     """The checked workspace, or None when none is chosen yet."""
     environ = os.environ if environ is None else environ
     path = chosen(lay, environ)
@@ -117,7 +119,7 @@ def resolve(lay, environ=None):
     return check(path, origin=origin)
 
 
-def record(lay, path):
+def record(lay: Layout, path: str | Path) -> Path:
     """Remember `path` as the workspace (action of `use`)."""
     target = check(Path(path).expanduser(), origin="use --workspace")
     from kargo_tasks.base.files import write_atomic

@@ -97,7 +97,8 @@ def hide(text: str, values) -> str:
     return text
 
 
-def diff(old, old_label, new, new_label, context=2, names=("running", "new")):
+def diff(old: str, old_label: str | None, new: str, new_label: str | None, context: int = 2,
+         names: tuple[str, str] = ("running", "new")) -> list[str]:
     """A unified diff of `old` against `new` (texts), computed on the texts
     as they are, each line shown with its side's hidden spans as MASK (a line
     that did not change: the spans of both sides, or of the one that knows
@@ -109,7 +110,7 @@ def diff(old, old_label, new, new_label, context=2, names=("running", "new")):
     # template's own text, or public).
     use = (old_spans != ALL or new_spans == ALL, new_spans != ALL or old_spans == ALL)
     matcher = difflib.SequenceMatcher(None, [t for t, _ in a], [t for t, _ in b])
-    lines = []
+    lines: list[str] = []
     for group in matcher.get_grouped_opcodes(context):
         if not lines:
             lines += [f"--- {names[0]}", f"+++ {names[1]}"]

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from kargo_tasks.base.errors import ConfigError
+from collections.abc import Iterable
+from .layout import Layout
 
 TEMPLATE_KINDS = {".j2": "jinja", ".tpl": "subst"}
 # Top of .kargo/ that kargo writes itself: no overlay may land there.
@@ -31,7 +33,7 @@ class Layer:
     skip: tuple = ()           # top-level names that are not overlay files
 
 
-def layers(lay, workspace):
+def layers(lay: Layout, workspace: Path | None) -> list[Layer]:
     found = [Layer("defaults", lay.defaults, "", (".env.default", "README.md")),
              Layer("images", lay.images, "images", ("README.md",))]
     if workspace is not None:
@@ -50,11 +52,11 @@ def output_of(rel):
     return rel, "copy"
 
 
-def overlay(layer_list):
+def overlay(layer_list: Iterable[Layer]) -> dict[str, Source]:
     """{output path (posix, relative to .kargo/): Source}, workspace winning."""
     result = {}
     for layer in layer_list:
-        mine = {}
+        mine: dict[str, Source] = {}
         for rel, path in walk(layer):
             out, kind = output_of(rel)
             if layer.under:

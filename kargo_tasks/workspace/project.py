@@ -14,9 +14,10 @@ from .catalog import files_of
 class Project:
     layout: workspace_mod.Layout
     workspace: Path | None = None
-    env: environment.Environment | None = None
+    # None only when `error` says why: no task that reads them runs then
+    env: environment.Environment = None  # type: ignore[assignment]
     overlay: dict = field(default_factory=dict)
-    catalog: catalog_mod.Catalog | None = None
+    catalog: catalog_mod.Catalog = None  # type: ignore[assignment]
     error: KargoError | None = None
     shell: dict | None = None         # the environment it was loaded with (os.environ)
 

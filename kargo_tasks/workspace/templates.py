@@ -13,19 +13,22 @@ from pathlib import Path
 from kargo_tasks.base.errors import ConfigError, KargoError
 from . import masking
 from .interpolate import substitute
+from collections.abc import Callable, Mapping
+from .environment import Environment
+from .merge import Source
 
 YAML_SUFFIXES = (".yml", ".yaml")
 COMPOSE_FILE = re.compile(r"^deploy/[^/]+\.ya?ml$")
 
 
-def render(source, out, env):
+def render(source: Source, out: str, env: Environment) -> tuple[bytes, set[str]]:
     """(bytes, variables read) for output path `out` made from `source`."""
     where = str(source.path)
     try:
         raw = source.path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", where=where)
-    reads = set()
+    reads: set[str] = set()
     if source.kind == "copy":
         data = raw
     else:
@@ -49,7 +52,8 @@ def marked(source, env, public):
     return _text(_decode(raw, where), source.kind, env, where, set(), public)
 
 
-def labeler(overlay, merged, env):
+def labeler(overlay: Mapping[str, Source], merged: str | Path,
+            env: Environment) -> Callable[[str], str]:
     """`path -> label` for the config files of a stack resolved from the
     merged configuration `merged` (`overlay`: merge.overlay's outputs)."""
     merged = os.path.normpath(merged)

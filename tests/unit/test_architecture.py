@@ -160,6 +160,42 @@ def test_kargo_commands_imports_no_kargo_code_at_load():
     assert not [name for name in names if name.split(".")[0] == "kargo_tasks"]
 
 
+def test_what_crosses_a_part_has_type_hints():
+    """Every function one part imports from another (by name, or as an
+    attribute of the module it imports) says its parameters' types and its
+    return type: the seams are read, not guessed (mypy checks them)."""
+    known = modules()
+    crossing = set()
+    for name, path in known.items():
+        tree = ast.parse(path.read_text())
+        aliases = {}
+        package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            base = (".".join(package[:len(package) - node.level + 1]
+                             + ([node.module] if node.module else []))
+                    if node.level else node.module)
+            for alias in node.names:
+                full = f"{base}.{alias.name}"
+                if full in known:
+                    aliases[alias.asname or alias.name] = full
+                elif base in known and part_of(base) != part_of(name):
+                    crossing.add((base, alias.name))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                    and node.value.id in aliases and part_of(aliases[node.value.id]) != part_of(name):
+                crossing.add((aliases[node.value.id], node.attr))
+    bare = []
+    for module, attr in sorted(crossing):
+        for node in ast.parse(known[module].read_text()).body:
+            if isinstance(node, ast.FunctionDef) and node.name == attr:
+                args = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
+                if node.returns is None or any(a.annotation is None for a in args):
+                    bare.append(f"{known[module].relative_to(ROOT)}:{node.lineno}: {attr}")
+    assert not bare, "functions used by another part, without type hints:\n" + "\n".join(bare)
+
+
 def test_the_architecture_document_names_every_part():
     text = (ROOT / "docs" / "architecture.md").read_text()
     missing = [part for part in PARTS if f"`{part}/`" not in text]
