@@ -16,19 +16,29 @@ from doit.cmd_base import DoitCmdBase
 from doit.cmd_list import List as DoitList
 from doit.dependency import DatabaseException, SqliteDB
 
-EXIT_WOULD_RUN = 4
-EXIT_SYNCED = 5
+
+class Help:
+    """A command's help text naming kargo's exit statuses (kargo_tasks/base/exits.py),
+    formatted when the help is shown: kargo_tasks is not imported at load (above)."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def __get__(self, command, owner=None):
+        from kargo_tasks.base import exits
+        return self.text.format(**{name: value for name, value in vars(exits).items()
+                                   if name.startswith("EXIT_")})
 
 
 class Plan(DoitCmdBase):
     name = "plan"
     doc_purpose = "list the tasks that would run and why, touching nothing"
     doc_usage = "[TASK ...]"
-    doc_description = (f"Exit status: 0 when nothing would run, {EXIT_WOULD_RUN} when "
-                       "something would, 3 on bad input.")
+    doc_description = Help("Exit status: 0 when nothing would run, {EXIT_WOULD_RUN} when "
+                           "something would, {EXIT_REFUSED} on bad input.")
 
     def _execute(self, pos_args=None):
-        from kargo_tasks import plan
+        from kargo_tasks.commands import plan
         return plan.execute(self, pos_args)
 
 
@@ -39,7 +49,7 @@ class Graph(DoitCmdBase):
     doc_description = None
 
     def _execute(self, pos_args=None):
-        from kargo_tasks import graph
+        from kargo_tasks.commands import graph
         return graph.execute(self, pos_args)
 
 
@@ -47,11 +57,12 @@ class Sync(DoitCmdBase):
     name = "sync"
     doc_purpose = "pull the workspace from its git upstream, then build and deploy what changed"
     doc_usage = ""
-    doc_description = (f"Exit status: 0 nothing changed, {EXIT_SYNCED} something was pulled, "
-                       "built or deployed, 1 a task failed, 3 the pull was refused.")
+    doc_description = Help("Exit status: 0 nothing changed, {EXIT_SYNCED} something was "
+                           "pulled, built or deployed, 1 a task failed, {EXIT_REFUSED} the pull "
+                           "was refused.")
 
     def _execute(self, pos_args=None):
-        from kargo_tasks import sync
+        from kargo_tasks.commands import sync
         return sync.execute(self)
 
 
@@ -63,7 +74,7 @@ class List(DoitList):
     # doit passes the options by the names of this signature: doit's own
     def _execute(self, subtasks=False, quiet=True, status=False, private=False,
                  list_deps=False, template=None, sort="name", pos_args=None):
-        from kargo_tasks.project import current
+        from kargo_tasks.operations.project import current
         project = current()
         if project.error:
             stand_ins = {t.name for t in self.task_list if (t.meta or {}).get("needs_env")}
@@ -74,7 +85,7 @@ class List(DoitList):
                                   private=private, list_deps=list_deps, template=template,
                                   sort=sort, pos_args=pos_args)
         if project.error:
-            from kargo_tasks.plan import refuse
+            from kargo_tasks.commands.plan import refuse
             self.outstream.flush()
             return refuse("list", project.error)
         return status

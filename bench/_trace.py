@@ -48,7 +48,7 @@ def _patch_requests():
 
 def _patch_engine_get():
     """kargo's own questions to the engine (engine.get, plain HTTP)."""
-    from kargo_tasks import engine
+    from kargo_tasks.engine import client as engine
     get = engine.get
 
     def timed_get(what, path, **kw):

@@ -25,7 +25,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-import run as bench  # noqa: E402
+import support as bench  # noqa: E402
 
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # as run.py: Python caches bytecode by default
 

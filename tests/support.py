@@ -47,7 +47,7 @@ class Kargo:
         return self._run(self.command(*args), check, env, cwd)
 
     def kargo(self, *args, check=True, env=None, cwd=None):
-        cmd = [sys.executable, "-m", "kargo_tasks.cli", *args]
+        cmd = [sys.executable, "-m", "kargo_tasks.commands.cli", *args]
         return self._run(cmd, check, env, cwd or self.root)
 
     def _run(self, cmd, check, env, cwd):

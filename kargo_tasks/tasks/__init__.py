@@ -1,5 +1,8 @@
-"""doit task creators. They only build task dicts from the loaded project:
-no file is read here beyond what `project.current()` loads, and nothing runs."""
+"""The doit task graph: the task creators (one sub-task per stack or image, a
+one-line doc each), doit's configuration (config) and what a run prints
+(report). They only build task dicts from the loaded project: no file is read
+here beyond what `project.current()` loads, and a creator never runs anything
+itself: the actions it names do, when doit runs them."""
 from .configure import task__configure, task_configure
 from .images import task_build, task_import
 from .info import task_show, task_use

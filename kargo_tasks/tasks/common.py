@@ -3,9 +3,9 @@ the operator's input cannot be read, tasks that fail with that error for the
 names the command line asks for (`doit deploy:web` then says what is wrong
 with the environment, not that there is no such task). Those stand-ins carry
 `meta` "needs_env": `doit list` leaves them out and says the error."""
-from ..actions import failing
-from ..commandline import named_tasks
-from ..project import current
+from kargo_tasks.base.actions import failing
+from kargo_tasks.base.commandline import named_tasks
+from kargo_tasks.operations.project import current
 
 NEEDS_ENV = {"needs_env": True}
 

@@ -2,9 +2,9 @@
 import functools
 import os
 
-from ..actions import failing, guarded
-from ..configure import prune, strays, unchanged, write_output
-from ..project import current, digest_key
+from kargo_tasks.base.actions import failing, guarded
+from kargo_tasks.operations.configure import prune, strays, unchanged, write_output
+from kargo_tasks.operations.project import current, digest_key
 
 
 def task_configure():
@@ -26,7 +26,7 @@ def task__configure():
     lay = project.layout
     key_of = functools.partial(digest_key, lay)
     merged = str(lay.merged)
-    for out, source in project.plan.items():
+    for out, source in project.overlay.items():
         target = os.path.join(merged, out)  # strings: pathlib costs, 10,000 times
         yield {
             "name": out,
@@ -40,12 +40,12 @@ def task__configure():
             "uptodate": [unchanged(project, out, source, target, key_of)],
             "clean": True,
         }
-    keep = frozenset(project.plan)
+    keep = frozenset(project.overlay)
     yield {
         "name": "prune",
         "doc": "remove merged files whose source is gone",
         "actions": [guarded(prune, project, keep)],
         "uptodate": [lambda: not strays(project, keep)],
         # after every write: under `doit -n` it would take their temp files for strays
-        "task_dep": [f"_configure:{out}" for out in project.plan],
+        "task_dep": [f"_configure:{out}" for out in project.overlay],
     }

@@ -1,16 +1,16 @@
 """Image tasks: `build:<image>` per image of the catalog, `import:<image>`."""
 import functools
 
-from ..actions import guarded
-from ..catalog import used_images
-from ..environment import prefix
-from ..images import build_image, current, import_image
-from ..project import current as current_project, digest_key
+from kargo_tasks.base.actions import guarded
+from kargo_tasks.deploy.images import build_image, current, import_image
+from kargo_tasks.operations.project import current as current_project, digest_key
+from kargo_tasks.workspace.catalog import used_images
+from kargo_tasks.workspace.environment import prefix
 from .common import each
 
 
 def _context_files(project, image):
-    return [str(project.layout.merged / out) for out in project.plan
+    return [str(project.layout.merged / out) for out in project.overlay
             if out.startswith(image.context + "/")]
 
 

@@ -1,7 +1,7 @@
 """`use` (choose the workspace) and `show` (what kargo sees)."""
-from ..actions import guarded
-from ..project import current
-from ..show import describe, use
+from kargo_tasks.base.actions import guarded
+from kargo_tasks.operations.project import current
+from kargo_tasks.operations.show import describe, use
 
 
 def task_use():

@@ -1,9 +1,9 @@
 """Operations tasks: `pull` (the workspace from its git upstream) and
 `exec:<script>` (an operations script of the merged `scripts/` folder)."""
-from ..actions import failing, guarded
-from ..project import current
-from ..pull import pull_action
-from ..scripts import of, run, summary, task_name
+from kargo_tasks.base.actions import failing, guarded
+from kargo_tasks.operations.project import current
+from kargo_tasks.operations.pull import pull_action
+from kargo_tasks.operations.scripts import of, run, summary, task_name
 from .common import each
 
 
@@ -26,11 +26,11 @@ def task_exec():
     def make(project, out):
         return {
             "name": task_name(out),
-            "doc": summary(project.plan[out].path) or f"run {out}",
+            "doc": summary(project.overlay[out].path) or f"run {out}",
             "actions": [guarded(run, project, out)],
             "pos_arg": "args",
             "task_dep": ["_configure"],  # the merged folder is the workspace's now
             "uptodate": [False],
             "verbosity": 2,
         }
-    yield from each(lambda project: of(project.plan), make, "run operations scripts", "exec")
+    yield from each(lambda project: of(project.overlay), make, "run operations scripts", "exec")

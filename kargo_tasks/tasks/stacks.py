@@ -15,17 +15,17 @@ import functools
 
 from doit.tools import result_dep
 
-from ..actions import engine_check, failing, guarded
-from ..catalog import Stack, images_of
-from ..commandline import named_tasks
-from ..history import recorded
-from ..labels import applied, apply
-from ..project import current, digest_key
-from ..rollback import rollback
-from ..schedule import deploy
-from ..stacks import (hook_files, inputs_unchanged, remove_stacks, stack_file, stacks_unchanged,
-                      update_stack, write_stack)
-from ..swarm import snapshot
+from kargo_tasks.base.actions import engine_check, failing, guarded
+from kargo_tasks.base.commandline import named_tasks
+from kargo_tasks.deploy.history import recorded
+from kargo_tasks.deploy.rollback import rollback
+from kargo_tasks.deploy.schedule import deploy
+from kargo_tasks.deploy.stacks import (hook_files, inputs_unchanged, remove_stacks, stack_file,
+                                       stacks_unchanged, update_stack, write_stack)
+from kargo_tasks.engine.labels import applied, apply
+from kargo_tasks.engine.swarm import snapshot
+from kargo_tasks.operations.project import current, digest_key
+from kargo_tasks.workspace.catalog import Stack, images_of
 from .common import NEEDS_ENV, each, stacks, stand_ins
 
 
@@ -92,7 +92,7 @@ def _remove(project, chosen, name, doc):
         "doc": doc,
         "actions": [guarded(remove_stacks, project, chosen)],
         "task_dep": ["_configure"],
-        "uptodate": [engine_check(lambda: not any(snapshot(s.project) for s in chosen),
+        "uptodate": [engine_check(lambda: not any(snapshot(s.namespace) for s in chosen),
                                   "a stack is deployed")],
         "verbosity": 2,
     }

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from kargo_tasks import merge
+from kargo_tasks.workspace import merge
 from support import write
 from untouched import one_error_line, probe, state  # noqa: F401
 

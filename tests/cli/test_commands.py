@@ -68,7 +68,7 @@ def test_a_second_run_refuses_while_one_holds_the_lock(kargo):
     import subprocess
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time; sys.argv = ['doit', 'deploy'];"
-         "from kargo_tasks.project import current; current(); print('held', flush=True);"
+         "from kargo_tasks.operations.project import current; current(); print('held', flush=True);"
          "time.sleep(30)"], env=kargo.env, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"

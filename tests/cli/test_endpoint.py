@@ -8,9 +8,9 @@ import subprocess
 
 import pytest
 
-from kargo_tasks import project as project_mod
-from kargo_tasks.endpoint import DEFAULT_SOCKET, TLS, cli_env, resolve
-from kargo_tasks.errors import EngineError
+from kargo_tasks.base.errors import EngineError
+from kargo_tasks.engine.endpoint import DEFAULT_SOCKET, TLS, cli_env, resolve
+from kargo_tasks.operations import project as project_mod
 from support import write
 
 

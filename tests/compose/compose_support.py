@@ -11,7 +11,8 @@ import os
 import subprocess
 from pathlib import Path
 
-from kargo_tasks import catalog, compose, dockeryaml, environment
+from kargo_tasks.compose import resolve as compose, dockeryaml
+from kargo_tasks.workspace import catalog, environment
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 BASE_ENV = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root")}
@@ -38,7 +39,7 @@ def bash_files(stack, env, folder, root=CORPUS):
     """The -c files of the bash Kargo's `docker stack deploy` for `stack`."""
     files = []
     for service in stack.services:
-        main = root / compose.compose_file(service)
+        main = root / catalog.compose_file(service)
         files.append(main)
         extension = env.get(f"{environment.prefix(service)}_EXTENSION", "")
         if extension:

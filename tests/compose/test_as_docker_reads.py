@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from kargo_tasks import compose, dockeryaml
-from kargo_tasks.errors import ConfigError
+from kargo_tasks.base.errors import ConfigError
+from kargo_tasks.compose import resolve as compose, dockeryaml
 from compose_support import Refused, both_ways, docker
 
 SAME = [

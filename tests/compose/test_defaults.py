@@ -3,12 +3,13 @@ alone, the docker CLI accepts each stack file, and the services keep the bash
 Kargo's names (a Kargo workspace listing them finds their compose files)."""
 import pytest
 
-from kargo_tasks import catalog, compose, environment, merge, workspace
+from kargo_tasks.compose import resolve as compose
+from kargo_tasks.workspace import catalog, environment, merge, layout as workspace
 from compose_support import BASE_ENV, docker
 
 LAYOUT = workspace.layout()
 ENV = environment.load([LAYOUT.defaults / ".env.default"], dict(BASE_ENV))
-PLAN = merge.plan(merge.layers(LAYOUT, None))
+PLAN = merge.overlay(merge.layers(LAYOUT, None))
 CATALOG = catalog.build(ENV, PLAN)
 
 
@@ -27,5 +28,5 @@ def test_each_default_stack_resolves_and_docker_accepts_it(stack, tmp_path):
     "maputnik", "mapserver", "tileservergl", "thredds", "hyrax-bes", "hyrax-olfs", "teleray",
     "openaq"])
 def test_the_bash_kargo_service_names(service):
-    assert compose.compose_file(service) in PLAN
+    assert catalog.compose_file(service) in PLAN
     assert any(service in stack.services for stack in CATALOG.stacks.values())

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kargo_tasks import dockeryaml
+from kargo_tasks.compose import dockeryaml
 from compose_support import Refused, both_ways
 
 FIELD = Path(__file__).resolve().parent / "field"

@@ -244,8 +244,8 @@ def env_layers(draw):
 @budget(300)
 @given(layers=env_layers())
 def test_env_layers_read_as_bash_sources_them(layers):
-    from kargo_tasks import environment
-    from kargo_tasks.errors import ConfigError
+    from kargo_tasks.base.errors import ConfigError
+    from kargo_tasks.workspace import environment
     with tempfile.TemporaryDirectory(prefix="kargo-fuzz-env-") as folder:
         paths = []
         for i, text in enumerate(layers):

@@ -6,8 +6,9 @@ import textwrap
 
 import pytest
 
-from kargo_tasks import catalog, compose, environment
-from kargo_tasks.errors import ConfigError
+from kargo_tasks.base.errors import ConfigError
+from kargo_tasks.compose import resolve as compose
+from kargo_tasks.workspace import catalog, environment
 from compose_support import BASE_ENV, docker
 
 ENV = {"IMAGE": "busybox", "R": "2", "EMPTY": "", "WORD": "abc", **BASE_ENV}

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from kargo_tasks import dockeryaml, environment
-from kargo_tasks.errors import ConfigError
-from kargo_tasks.interpolate import substitute
+from kargo_tasks.base.errors import ConfigError
+from kargo_tasks.compose import dockeryaml
+from kargo_tasks.workspace import environment
+from kargo_tasks.workspace.interpolate import substitute
 from compose_support import Refused as Refusal, both_ways
 from upstream_vectors import (CLI_MAPPING, CLI_TEMPLATES, COMPOSE_GO_MAPPING, COMPOSE_GO_TEMPLATES,
                               DOTENV, FOUND, GO_YAML_DECODE, JOHO, LOADER, Error, Follows,

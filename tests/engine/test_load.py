@@ -161,8 +161,8 @@ def test_fifty_stacks_of_four_services(load):
 
 
 def test_workers_racing_for_the_digest_key_share_one(tmp_path, monkeypatch):
-    from kargo_tasks import project
-    from kargo_tasks.workspace import Layout
+    from kargo_tasks.operations import project
+    from kargo_tasks.workspace.layout import Layout
     lay = Layout(tmp_path)
     lay.state.mkdir(parents=True)
     winner = b"w" * 32

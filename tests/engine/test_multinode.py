@@ -11,7 +11,7 @@ container).
 """
 import pytest
 
-from kargo_tasks.labels import managed_key
+from kargo_tasks.engine.labels import managed_key
 
 from multinode_fixtures import (SERVICE_LABEL, WORKERS, cluster,  # noqa: F401
                                 multienv, wait_for)

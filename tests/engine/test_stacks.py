@@ -16,7 +16,7 @@ from labels_helpers import manager_node, set_node_labels
 from stack_fixtures import DEPLOY_TIMEOUT, removed, sent, stackenv  # noqa: F401
 from support import write
 
-from kargo_tasks.labels import managed_key
+from kargo_tasks.engine.labels import managed_key
 
 pytestmark = pytest.mark.slow
 

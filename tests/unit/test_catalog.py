@@ -1,12 +1,12 @@
 """`catalog.build`: stacks, their services and dependencies, and the images."""
 import pytest
 
-from kargo_tasks import merge
-from kargo_tasks.catalog import Image, Stack, build, compose_file
-from kargo_tasks.environment import Environment
-from kargo_tasks.errors import ConfigError
-from kargo_tasks.merge import Source
-from kargo_tasks.workspace import Layout
+from kargo_tasks.base.errors import ConfigError
+from kargo_tasks.workspace import merge
+from kargo_tasks.workspace.catalog import HOOKS, Image, Stack, build, compose_file, hook_file, is_hook
+from kargo_tasks.workspace.environment import Environment
+from kargo_tasks.workspace.layout import Layout
+from kargo_tasks.workspace.merge import Source
 from support import write
 
 
@@ -47,7 +47,7 @@ def test_stacks_in_stacks_order_with_services_and_dependencies():
     assert catalog.stacks["web"] == Stack("web", ("front", "proxy"), ("api",))
     assert catalog.stacks["db"] == Stack("db", ("mongodb",), ())
     assert catalog.stacks["api"] == Stack("api", ("weacast-api",), ("db",))
-    assert catalog.stacks["web"].project == "kargo-web"
+    assert catalog.stacks["web"].namespace == "kargo-web"
 
 
 def test_stack_names_map_to_prefixes():
@@ -224,7 +224,7 @@ def test_images_from_a_real_plan(tmp_path):
     workspace = tmp_path / "workspace"
     write(workspace / "images/mine/Dockerfile", "FROM scratch\n")
     write(workspace / "deploy/back.yml.tpl", "services: {}\n")
-    plan = merge.plan(merge.layers(lay, workspace))
+    plan = merge.overlay(merge.layers(lay, workspace))
     env = environment(STACKS="web", WEB_STACK="front back", WEACAST_MODELS="gfs-world")
     catalog = build(env, plan)
     assert catalog.stacks["web"].services == ("front", "back")
@@ -243,7 +243,7 @@ def test_atomic_takes_the_booleans_of_the_docker_cli():
 
 
 def test_the_images_a_stack_runs_are_the_ones_doit_build_builds():
-    from kargo_tasks.catalog import images_of, used_images
+    from kargo_tasks.workspace.catalog import images_of, used_images
     env = environment(STACKS="web", WEB_STACK="front seeder", WEACAST_MODELS="gfs-world",
                       MAPPROXY_IMAGE="reg/mapproxy", FRONT_IMAGE="reg/mapproxy",
                       SEEDER_IMAGE="reg/seeder", SEEDER_TAG="2",
@@ -260,3 +260,19 @@ def test_the_images_a_stack_runs_are_the_ones_doit_build_builds():
     env = environment(STACKS="web", WEB_STACK="front")
     catalog = build(env, {**composes("front"), **plan_for("images/nameless/Dockerfile")})
     assert used_images(catalog, env) == []
+
+
+def test_a_stack_namespace_owns_the_names_in_the_engine():
+    namespace = build(environment(STACKS="web", WEB_STACK="front"), composes("front")) \
+        .stacks["web"].namespace
+    assert namespace == "kargo-web"
+    assert namespace.scope("front") == "kargo-web_front"
+    assert namespace.descope(namespace.scope("front")) == "front"
+    assert namespace.filters() == {"label": "com.docker.stack.namespace=kargo-web"}
+
+
+def test_a_services_hooks_are_named_in_one_place():
+    assert [hook_file("front", when) for when in HOOKS] == ["deploy/front_before.sh",
+                                                             "deploy/front_after.sh"]
+    assert is_hook("deploy/front_after.sh") and not is_hook("deploy/front.yml")
+    assert not is_hook("scripts/front_after.sh")

@@ -1,8 +1,9 @@
 """delta.py: which services a deploy sends, and the file it sends them in."""
-from kargo_tasks.compose import SPEC_LABEL
-from kargo_tasks.delta import changes, subset, summary
+from kargo_tasks.compose.resolve import SPEC_LABEL
+from kargo_tasks.deploy.delta import to_send, subset, summary
+from kargo_tasks.workspace.namespace import Namespace
 
-P = "kargo-kano"
+P = Namespace.of("kano")
 DIGEST = "sha256:" + "a" * 64
 NEW_DIGEST = "sha256:" + "b" * 64
 
@@ -28,19 +29,19 @@ def record(*services):
 def test_nothing_changed_sends_nothing():
     web, db = service("web", "l1"), service("db", "l2")
     doc = {"services": {"web": spec("l1"), "db": spec("l2")}}
-    assert changes(doc, P, deployed(web, db), record(web, db), {"reg:5000/web:1": DIGEST}) == ({}, [])
+    assert to_send(doc, P, deployed(web, db), record(web, db), {"reg:5000/web:1": DIGEST}) == ({}, [])
 
 
 def test_only_the_changed_service_is_sent():
     web, db = service("web", "l1"), service("db", "l2")
     doc = {"services": {"web": spec("l1-new"), "db": spec("l2")}}
-    assert changes(doc, P, deployed(web, db), record(web, db), {}) == ({"web": "changed"}, [])
+    assert to_send(doc, P, deployed(web, db), record(web, db), {}) == ({"web": "changed"}, [])
 
 
 def test_new_and_removed_services():
     web, old = service("web", "l1"), service("old", "l9")
     doc = {"services": {"web": spec("l1"), "api": spec("l3")}}
-    send, remove = changes(doc, P, deployed(web, old), record(web, old), {})
+    send, remove = to_send(doc, P, deployed(web, old), record(web, old), {})
     assert send == {"api": "new"} and remove == [f"{P}_old"]
 
 
@@ -48,16 +49,16 @@ def test_a_service_changed_outside_kargo_is_sent_again():
     web = service("web", "l1", version=9)
     doc = {"services": {"web": spec("l1")}}
     saved = {f"{P}_web": ["id-web", 7]}
-    assert changes(doc, P, deployed(web), saved, {}) == ({"web": "changed outside kargo"}, [])
+    assert to_send(doc, P, deployed(web), saved, {}) == ({"web": "changed outside kargo"}, [])
     # a record that does not name the service: the same
-    assert changes(doc, P, deployed(web), {}, {}) == ({"web": "changed outside kargo"}, [])
+    assert to_send(doc, P, deployed(web), {}, {}) == ({"web": "changed outside kargo"}, [])
     # no record at all (lost): the label and the image decide
-    assert changes(doc, P, deployed(web), None, {}) == ({}, [])
-    assert changes({"services": {"web": spec("l2")}}, P, deployed(web), None, {}) == (
+    assert to_send(doc, P, deployed(web), None, {}) == ({}, [])
+    assert to_send({"services": {"web": spec("l2")}}, P, deployed(web), None, {}) == (
         {"web": "changed"}, [])
     # re-created with another id
     other = service("web", "l1", sid="id-2")
-    assert changes(doc, P, deployed(other), record(web), {})[0] == {"web": "changed outside kargo"}
+    assert to_send(doc, P, deployed(other), record(web), {})[0] == {"web": "changed outside kargo"}
 
 
 def test_a_rebuilt_image_sends_the_services_running_it_only():
@@ -65,11 +66,11 @@ def test_a_rebuilt_image_sends_the_services_running_it_only():
     db = service("db", "l2", image=f"reg:5000/db:1@{DIGEST}")
     doc = {"services": {"web": spec("l1"), "db": spec("l2", image="reg:5000/db:1")}}
     digests = {"reg:5000/web:1": NEW_DIGEST, "reg:5000/db:1": DIGEST}
-    assert changes(doc, P, deployed(web, db), record(web, db), digests) == (
+    assert to_send(doc, P, deployed(web, db), record(web, db), digests) == (
         {"web": "image replaced"}, [])
-    # a registry that cannot say (None) changes nothing
+    # a registry that cannot say (None) to_send nothing
     digests = {"reg:5000/web:1": None, "reg:5000/db:1": None}
-    assert changes(doc, P, deployed(web, db), record(web, db), digests) == ({}, [])
+    assert to_send(doc, P, deployed(web, db), record(web, db), digests) == ({}, [])
 
 
 def test_subset_keeps_what_the_sent_services_use_and_marks_existing_configs_external():

@@ -8,9 +8,9 @@ The differences kargo makes on purpose are tested after it.
 """
 import pytest
 
-from kargo_tasks import dotenv
-from kargo_tasks.errors import ConfigError
-from kargo_tasks.interpolate import substitute
+from kargo_tasks.base.errors import ConfigError
+from kargo_tasks.workspace import dotenv
+from kargo_tasks.workspace.interpolate import substitute
 
 OS = {"HOME": "/root", "FROMOS": "os-value", "EMPTY": ""}
 

@@ -2,7 +2,7 @@
 import json
 import urllib.parse
 
-from kargo_tasks.engine import _query
+from kargo_tasks.engine.client import _query
 
 
 def test_filters_are_json_lists_and_booleans_words():
@@ -17,7 +17,7 @@ def test_no_params_no_query():
 
 
 def test_only_loopback_registries_are_asked_directly():
-    from kargo_tasks.engine import _loopback_manifest
+    from kargo_tasks.engine.client import _loopback_manifest
     local = "unix:///var/run/docker.sock"
     assert _loopback_manifest("127.0.0.1:5000/kargo/mapserver:8.0.0", local) == (
         "127.0.0.1:5000", "kargo/mapserver", "8.0.0")

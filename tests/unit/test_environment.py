@@ -4,8 +4,8 @@ import subprocess
 
 import pytest
 
-from kargo_tasks.environment import Environment, load, prefix
-from kargo_tasks.errors import ConfigError
+from kargo_tasks.base.errors import ConfigError
+from kargo_tasks.workspace.environment import Environment, load, prefix
 from support import write
 
 CANARY = "s3cr3t-canary"

@@ -1,6 +1,6 @@
 """`pull.reason`: git's message on one line, every line of it kept (the real
 git cases are in tests/cli/test_operations.py)."""
-from kargo_tasks.pull import reason
+from kargo_tasks.operations.pull import reason
 
 
 def test_every_line_is_kept_and_the_noise_is_not():

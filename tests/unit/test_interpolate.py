@@ -1,8 +1,8 @@
 """`interpolate.substitute`: the compose specification's forms, `$` handling, errors and reads."""
 import pytest
 
-from kargo_tasks.errors import ConfigError
-from kargo_tasks.interpolate import line_of, substitute
+from kargo_tasks.base.errors import ConfigError
+from kargo_tasks.workspace.interpolate import line_of, substitute
 
 ENV = {"A": "a", "B": "b", "EMPTY": "", "PASS": "pa$$word"}
 

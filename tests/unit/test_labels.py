@@ -1,5 +1,5 @@
 """labels.merged_labels: what the labels task writes on a node."""
-from kargo_tasks.labels import managed_key, merged_labels
+from kargo_tasks.engine.labels import managed_key, merged_labels
 
 A, B = managed_key("/srv/kargo-a"), managed_key("/srv/kargo-b")
 

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from kargo_tasks import masking
-from kargo_tasks.environment import Environment
-from kargo_tasks.masking import ALL, MASK, NONE, decode, diff, encode, spans_of, unmark
-from kargo_tasks.merge import Source
-from kargo_tasks.templates import marked, render
+from kargo_tasks.workspace import masking, templates
+from kargo_tasks.workspace.environment import Environment
+from kargo_tasks.workspace.masking import ALL, MASK, NONE, decode, diff, encode, spans_of, unmark
+from kargo_tasks.workspace.merge import Source
+from kargo_tasks.workspace.templates import marked, render
 
 # canaries in the forms a config carries them: a quote and a backslash that
 # JSON and YAML double quotes escape, and one that is a substring of the
@@ -170,7 +170,7 @@ def test_the_labeler(tmp_path, source):
     (merged / "configs/c.conf").write_text("plain\n")
     plan = {"configs/a.conf": tpl, "secrets/s.conf": Source(merged, "copy", "workspace"),
             "configs/c.conf": Source(merged, "copy", "workspace")}
-    label = masking.labeler(plan, merged, e)
+    label = templates.labeler(plan, merged, e)
     assert label(str(merged / "deploy/../configs/a.conf")) == "4-15"
     assert label(str(merged / "secrets/s.conf")) == ALL    # under secrets/: whole
     assert label(str(merged / "configs/c.conf")) == NONE   # a copy: shown
@@ -185,7 +185,7 @@ def test_the_labeler(tmp_path, source):
     ("jinja", "{% for k in [TOKEN] %}{{ {}[k] }}{% endfor %}\n"),
 ])
 def test_an_error_message_does_not_quote_a_value(source, kind, text):
-    from kargo_tasks.errors import ConfigError
+    from kargo_tasks.base.errors import ConfigError
     with pytest.raises(ConfigError) as info:
         render(source(kind, text), "conf", env(OLD, public="TAG"))
     message = str(info.value)

@@ -1,12 +1,12 @@
-"""`merge.plan`: which source file makes each output of `.kargo/`."""
+"""`merge.overlay`: which source file makes each output of `.kargo/`."""
 import os
 
 import pytest
 
-from kargo_tasks import merge
-from kargo_tasks.errors import ConfigError
-from kargo_tasks.merge import Layer, Source, output_of
-from kargo_tasks.workspace import Layout
+from kargo_tasks.base.errors import ConfigError
+from kargo_tasks.workspace import merge
+from kargo_tasks.workspace.layout import Layout
+from kargo_tasks.workspace.merge import Layer, Source, output_of
 from support import write
 
 
@@ -31,7 +31,7 @@ def files(base, *rels):
 
 
 def plan_of(lay, workspace=None):
-    return merge.plan(merge.layers(lay, workspace))
+    return merge.overlay(merge.layers(lay, workspace))
 
 
 def summary(plan):

@@ -1,7 +1,7 @@
 """Progress of a wait: in place on a terminal, plain lines in a pipe."""
 import io
 
-from kargo_tasks.progress import Progress
+from kargo_tasks.engine.progress import Progress
 
 
 class Terminal(io.StringIO):

@@ -5,10 +5,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from kargo_tasks import history
-from kargo_tasks.errors import KargoError
-from kargo_tasks.rollback import _timeout, missing, pin
-from kargo_tasks.stacks import Resolved
+from kargo_tasks.base.errors import KargoError
+from kargo_tasks.deploy import history
+from kargo_tasks.deploy.rollback import _timeout, missing, pin
+from kargo_tasks.deploy.stacks import Resolved
+from kargo_tasks.workspace.namespace import Namespace
 
 D1, D2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
 
@@ -42,7 +43,7 @@ def _version(text, names):
     doc = {"configs": {n: {"file": "f", "name": n} for n in names}}
     services = {"kargo-s_app": {"Spec": {"TaskTemplate": {"ContainerSpec": {
         "Image": f"r/a:1@{D1}"}}}}}
-    return history.version(Resolved(doc, "d", text), "kargo-s", services)
+    return history.version(Resolved(doc, "d", text), Namespace.of("s"), services)
 
 
 def test_history_keeps_the_version_before_until_a_later_deploy(tmp_path):

@@ -1,6 +1,6 @@
 """scripts.py: which merged files are scripts, their names, their doc line,
 and the words a script gets from the command line."""
-from kargo_tasks.scripts import arguments, of, summary, task_name
+from kargo_tasks.operations.scripts import arguments, of, summary, task_name
 from support import write
 
 

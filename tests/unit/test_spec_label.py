@@ -3,9 +3,9 @@ service. It changes with the service's definition and with the content of
 the configs it uses, and with nothing else's."""
 import yaml
 
-from kargo_tasks import environment
-from kargo_tasks.catalog import Stack
-from kargo_tasks.compose import SPEC_LABEL, resolve
+from kargo_tasks.compose.resolve import SPEC_LABEL, resolve
+from kargo_tasks.workspace import environment
+from kargo_tasks.workspace.catalog import Stack
 
 COMPOSE = """
 version: "3.8"

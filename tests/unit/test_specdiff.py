@@ -3,9 +3,9 @@ that name what changes and never show a value of the environment or of a
 secret."""
 import pytest
 
-from kargo_tasks import dockeryaml
-from kargo_tasks.masking import LABEL
-from kargo_tasks.specdiff import changes, engine_text
+from kargo_tasks.compose import dockeryaml
+from kargo_tasks.deploy.specdiff import field_changes, engine_text
+from kargo_tasks.workspace.masking import LABEL
 
 CANARY = "s3cr3t-canary"
 
@@ -42,7 +42,7 @@ def wanted(tmp_path, conf="a = 1\nb = 2\n"):
 
 def test_each_field_is_one_line_and_no_value_is_shown(tmp_path):
     spec, doc = wanted(tmp_path)
-    lines = changes(spec, running(), doc, {"p_app_conf_aaa": ("a = 1\nb = 1\n", "none")}.get)
+    lines = field_changes(spec, running(), doc, {"p_app_conf_aaa": ("a = 1\nb = 1\n", "none")}.get)
     assert lines == [
         "image reg/app:1 -> reg/app:2",
         "replicas 1 -> 3",
@@ -68,14 +68,14 @@ def test_nothing_changed_says_nothing(tmp_path):
         "secrets": [{"source": "token", "target": "token"}]}
     doc = {"configs": {"app_conf": {"file": "/x", "name": "p_app_conf_aaa"}},
            "secrets": {"token": {"file": "/x", "name": "p_token_aaa"}}}
-    assert changes(spec, running(), doc, lambda name: None) == []
+    assert field_changes(spec, running(), doc, lambda name: None) == []
 
 
 def test_a_stack_files_escaped_dollar_is_one_dollar(tmp_path):
     spec = {"environment": {"PRICE": "$$5"}}
     live = running()
     live["TaskTemplate"]["ContainerSpec"]["Env"] = ["PRICE=$5"]
-    assert [line for line in changes(spec, live, {}, lambda n: None)
+    assert [line for line in field_changes(spec, live, {}, lambda n: None)
             if "PRICE" in line] == []
 
 
@@ -83,7 +83,7 @@ def test_a_config_version_the_engine_holds_is_read_from_it(tmp_path):
     # a rollback: the earlier version is on the engine, its file has moved on
     spec, doc = wanted(tmp_path, conf="file = moved on\n")
     texts = {"p_app_conf_aaa": ("a = 2\n", "none"), "p_app_conf_bbb": ("a = 1\n", "none")}
-    lines = changes(spec, running(), doc, texts.get)
+    lines = field_changes(spec, running(), doc, texts.get)
     at = lines.index("config /etc/app.conf changed:")
     assert lines[at + 1:at + 6] == ["  --- running", "  +++ new", "  @@ -1 +1 @@",
                                     "  -a = 2", "  +a = 1"]
@@ -113,5 +113,5 @@ def test_an_environment_value_compares_as_the_engine_holds_it(written, held):
     assert engine_text(value) == held
     entry = "V" if held is None else f"V={held}"
     container = {"Image": "reg/app:1", "Env": [entry]}
-    assert changes({"image": "reg/app:1", "environment": {"V": value}},
+    assert field_changes({"image": "reg/app:1", "environment": {"V": value}},
                    {"TaskTemplate": {"ContainerSpec": container}}, {}, {}.get) == []

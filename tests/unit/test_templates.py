@@ -1,10 +1,10 @@
 """`templates.render`: copy, `.tpl` substitution, sandboxed Jinja, YAML checks."""
 import pytest
 
-from kargo_tasks.environment import Environment
-from kargo_tasks.errors import ConfigError
-from kargo_tasks.merge import Source
-from kargo_tasks.templates import render
+from kargo_tasks.base.errors import ConfigError
+from kargo_tasks.workspace.environment import Environment
+from kargo_tasks.workspace.merge import Source
+from kargo_tasks.workspace.templates import render
 
 ENV = Environment({"WHO": "world", "PORT": "8080", "EMPTY": "", "NAMES": "a b c",
                    "PASSWORD": "s3cr3t-canary"}, {})

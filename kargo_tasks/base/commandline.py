@@ -1,0 +1,33 @@
+"""What a doit command line asks for: whether it may run tasks (the run lock
+and the garbage collector depend on it), and which tasks it names."""
+import sys
+from collections.abc import Sequence
+
+READ_ONLY = {"list", "info", "help", "tabcompletion", "dumpdb", "strace", "plan", "graph"}
+COMMANDS = READ_ONLY | {"run", "clean", "forget", "ignore", "auto", "reset-dep", "sync"}
+TAKES_VALUE = {"-f", "--file", "-d", "--dir"}  # doit's options before the command
+
+
+def _positional(argv):
+    args = iter(argv)
+    for arg in args:
+        if arg in TAKES_VALUE:
+            next(args, None)
+        elif not arg.startswith("-"):
+            yield arg
+
+
+def wanted(argv: Sequence[str] | None = None) -> bool:
+    """Whether a doit command line may run tasks (the safe side when unsure)."""
+    argv = sys.argv[1:] if argv is None else argv
+    first = next(_positional(argv), None)
+    return first not in READ_ONLY
+
+
+def named_tasks(argv: Sequence[str] | None = None) -> list[str]:
+    """The task names a command line gives (`doit deploy:web` -> deploy:web)."""
+    argv = sys.argv[1:] if argv is None else argv
+    names = [arg for arg in _positional(argv) if "=" not in arg]
+    if names and names[0] in COMMANDS:
+        names = names[1:]
+    return names

@@ -1,0 +1,76 @@
+"""Which services of a resolved stack file the engine must be sent.
+
+`docker stack deploy` sends every service of its file, and the engine takes
+each one as a new version (and each config and secret it names as an update)
+even when nothing in it changed. kargo sends a file with only the services
+that differ from what runs, and removes the services the stack no longer has
+itself, so a change costs exactly the engine operations it needs.
+
+A service differs when it is new; when its `org.kargo.spec` label (a digest of
+its resolved definition, config and secret names included) changed; when its
+spec version is not the one kargo's last deploy left (changed outside kargo);
+or when its image reference now resolves to another digest (a rebuilt image).
+Without a record of the last deploy (lost), the label and the image decide:
+a change made outside kargo since is then not seen.
+"""
+from kargo_tasks.compose.resolve import SPEC_LABEL
+from kargo_tasks.compose.shortsyntax import reference
+
+
+def to_send(doc, namespace, deployed, record, digests):
+    """({service: why} to send, [full names of services to remove]).
+
+    `deployed`: {full name: engine service} of the stack; `record`: {full
+    name: [id, version]} that kargo's last deploy left, None when there is no
+    record; `digests`: {image reference: registry digest or None when unknown}."""
+    services = doc.get("services") or {}
+    send = {}
+    for name, spec in services.items():
+        why = _why(spec, deployed.get(namespace.scope(name)), record, digests)
+        if why:
+            send[name] = why
+    remove = sorted(set(deployed) - {namespace.scope(name) for name in services})
+    return send, remove
+
+
+def _why(spec, service, record, digests):
+    if service is None:
+        return "new"
+    engine_spec = service["Spec"]
+    wanted = ((spec.get("deploy") or {}).get("labels") or {}).get(SPEC_LABEL)
+    if (engine_spec.get("Labels") or {}).get(SPEC_LABEL) != wanted:
+        return "changed"
+    if record is not None and \
+            record.get(engine_spec["Name"]) != [service["ID"], service["Version"]["Index"]]:
+        return "changed outside kargo"
+    image = engine_spec.get("TaskTemplate", {}).get("ContainerSpec", {}).get("Image", "")
+    digest = digests.get(spec.get("image"))
+    if digest and image.partition("@")[2] != digest:
+        return "image replaced"
+    return None
+
+
+def subset(doc, names, existing):
+    """The stack file with only the services `names`. Configs and secrets that
+    already exist (`existing`: their engine names) are declared external, so
+    the engine is not asked to update them."""
+    out = {key: value for key, value in doc.items() if key not in ("services", "configs", "secrets")}
+    out["services"] = {name: doc["services"][name] for name in names}
+    for kind in ("configs", "secrets"):
+        used = {reference(ref)["source"]
+                for spec in out["services"].values() for ref in spec.get(kind) or ()}
+        items = {}
+        for key, item in (doc.get(kind) or {}).items():
+            if key in used:
+                name = (item or {}).get("name")
+                items[key] = {"external": True, "name": name} if name in existing else item
+        if items:
+            out[kind] = items
+    return out
+
+
+def summary(send, remove, namespace):
+    """One line: what the deploy sends and removes, and why."""
+    parts = [f"{name} ({why})" for name, why in send.items()]
+    parts += [f"{namespace.descope(name)} (removed)" for name in remove]
+    return ", ".join(parts) if parts else "no service changed"

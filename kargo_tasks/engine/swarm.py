@@ -1,0 +1,369 @@
+"""Stacks on the Swarm: deploy, wait for convergence, detect drift, remove.
+
+Deploys go through `docker stack deploy` (the CLI's compose implementation);
+everything else is one docker-py list call per question, so checking a stack
+for drift costs one round trip.
+"""
+import functools
+import os
+import time
+
+from kargo_tasks.base.errors import EngineError, KargoError
+from . import client as engine
+from kargo_tasks.workspace.namespace import LABEL as NAMESPACE, Namespace
+from .progress import Progress
+from collections.abc import Collection, Iterable
+from pathlib import Path
+from kargo_tasks.workspace.environment import Environment
+
+FAILED = {"failed", "rejected"}
+# Failed tasks of the new spec tolerated while a service restarts, before the
+# deploy is declared failed (a command that exits 1 fails fast).
+MAX_FAILURES = 3
+# Seconds the same tasks must stay up before a stack counts as converged.
+STABLE = 3.0
+# For kargo's own test suite only: its tests that need "converged", not the
+# window itself, shorten it (tests/support.py); kargo never sets it.
+TEST_STABLE_VARIABLE = "KARGO_TEST_STABLE_SECONDS"
+
+
+def stable_window() -> float:
+    """STABLE, or the test suite's shorter window."""
+    value = os.environ.get(TEST_STABLE_VARIABLE)
+    return float(value) if value else STABLE
+
+
+def _services(namespace):
+    return engine.get(f"list services of {namespace}", "/services",
+                      filters=Namespace(namespace).filters())
+
+
+def snapshot(namespace: str) -> dict[str, list]:
+    """{service: [id, spec version]}: changes when anyone changes a service."""
+    return observe(namespace)[0]
+
+
+def versions(services: Iterable[dict]) -> dict[str, list]:
+    """{service name: [id, spec version]} of engine services."""
+    return {s["Spec"]["Name"]: [s["ID"], s["Version"]["Index"]] for s in services}
+
+
+def all_services() -> list[dict]:
+    """Every service of the swarm, with its task counts: one engine call for
+    the questions about many stacks (a no-op run over 50 stacks asks once)."""
+    return engine.get("list services", "/services", status=True)
+
+
+def observe(namespace: str, services: list[dict] | None = None
+            ) -> tuple[dict[str, list], dict[str, str]]:
+    """(snapshot, {service: "running/desired"} of the services running fewer
+    tasks than they should, e.g. after a node was lost): one engine call, or
+    none given `services` (from `all_services`)."""
+    if services is None:
+        services = engine.get(f"list services of {namespace}", "/services",
+                              filters=Namespace(namespace).filters(), status=True)
+    else:
+        services = [s for s in services
+                    if (s["Spec"].get("Labels") or {}).get(NAMESPACE) == namespace]
+    snap = versions(services)
+    lost = _lost_running(services) if services and _down_nodes() else {}
+    short = {}
+    for service in services:
+        status = service.get("ServiceStatus") or {}
+        running = status.get("RunningTasks", 0) - lost.get(service["ID"], 0)
+        desired = status.get("DesiredTasks", 0)
+        if running < desired and not _one_shot(service["Spec"]):
+            short[service["Spec"]["Name"]] = f"{running}/{desired}"
+    return snap, short
+
+
+@functools.lru_cache(maxsize=None)
+def _down_nodes():
+    """IDs of the nodes the manager cannot reach (asked once per run)."""
+    nodes = engine.get("list nodes", "/nodes")
+    return frozenset(n["ID"] for n in nodes if n["Status"]["State"] != "ready")
+
+
+def _lost_running(services):
+    """{service id: tasks still counted running on a node that is down}: the
+    engine counts them until it reschedules them."""
+    down = _down_nodes()
+    # whatever their desired state: the engine counts a task whose node went
+    # down as running, and wants it shut down, until the node is back
+    tasks = engine.get("list tasks", "/tasks", filters={"service": [s["ID"] for s in services]})
+    lost = {}
+    for task in tasks:
+        if task.get("NodeID") in down and task["Status"]["State"] == "running":
+            lost[task["ServiceID"]] = lost.get(task["ServiceID"], 0) + 1
+    return lost
+
+
+def _one_shot(spec):
+    return spec.get("TaskTemplate", {}).get("RestartPolicy", {}).get("Condition") == "none"
+
+
+def node_labels(keys: Collection[str]) -> dict[str, dict[str, str]]:
+    """{node id: {key: value}} of the node labels `keys`, for every node."""
+    nodes = engine.get("list nodes", "/nodes")
+    return {n["ID"]: {k: v for k, v in (n["Spec"].get("Labels") or {}).items() if k in keys}
+            for n in nodes}
+
+
+def _overlay_networks():
+    return {n["Name"] for n in engine.get("list networks", "/networks",
+                                          filters={"driver": "overlay"})}
+
+
+def ensure_networks(names: Iterable[str]) -> None:
+    have = _overlay_networks()
+    for name in names:
+        if name and name not in have:
+            client = engine.client()
+            try:
+                engine.call(f"create network {name}", client.api.create_network, name,
+                            driver="overlay", attachable=True, labels={"org.kargo": "true"},
+                            check_duplicate=True)
+            except EngineError:
+                # Another deploy (a `doit -n` worker) made it since the list:
+                # the engine says so in words that vary. It is there: fine.
+                if name in _overlay_networks():
+                    continue
+                raise
+            print(f"created overlay network {name}")
+
+
+def deployed(namespace: str) -> dict[str, dict]:
+    """{service name: engine service} of `namespace`: one engine call."""
+    return {s["Spec"]["Name"]: s for s in _services(namespace)}
+
+
+def existing_configs(namespace: str) -> set[str]:
+    """Names of the configs and secrets of `namespace` the engine has."""
+    return {item["Spec"]["Name"] for kind in ("config", "secret")
+            for item in engine.get(f"list {kind}s", f"/{kind}s",
+                                   filters=Namespace(namespace).filters())}
+
+
+def image_digests(refs: Iterable[str]) -> dict[str, str | None]:
+    """{reference: the registry's digest for it, or None when the registry
+    cannot say}: what `docker stack deploy` would pin each service to."""
+    return {ref: engine.registry_digest(ref) for ref in refs}
+
+
+def deploy(namespace: str, stack_file: str | Path) -> None:
+    # no --prune: kargo removes the services a stack no longer has itself
+    # (remove_services), as it sends only the services that changed
+    _retrying(["stack", "deploy", "--with-registry-auth", "--compose-file", str(stack_file),
+               namespace], f"docker stack deploy {namespace}")
+
+
+def _retrying(args, what):
+    """A docker CLI command that updates services, again when another writer
+    updated one since the CLI read it (engine.CONFLICT): the CLI reads them
+    again, and a service it updated already is sent the same spec."""
+    return engine.retry_on_conflict(lambda _n: engine.run_cli(args, what=what), pause=0.2)
+
+
+def remove_services(names: Iterable[str]) -> None:
+    client = engine.client()
+    for name in names:
+        engine.call(f"remove service {name}", client.api.remove_service, name)
+
+
+def wait(namespace: str, timeout: float, expected: Iterable[str] | None = None) -> None:
+    """Block until every service of `namespace` converged; raise one line per
+    failing service otherwise."""
+    convergence = Convergence(timeout)
+    convergence.add(namespace, expected)
+    for _namespace, failures in convergence.settle([namespace]):
+        if failures:
+            raise KargoError("\n".join(failures))
+
+
+class Convergence:
+    """Waits on several stacks at once: every service of each runs its
+    desired replicas of its current spec, and the same tasks stayed up for
+    `stable` seconds (docker's own "verify" step: a command that exits at
+    once shows as running for an instant). Each poll asks the engine twice,
+    whatever the number of stacks: the services, then their current tasks."""
+
+    def __init__(self, timeout, interval=1.0, stable=None, progress=None):
+        self.timeout, self.interval = timeout, interval
+        self.stable = stable_window() if stable is None else stable
+        self.progress = progress or Progress()
+        self.stacks = {}  # namespace -> state
+
+    def add(self, namespace, expected=None):
+        """Wait for `namespace` too (just sent; `expected`: its service names)."""
+        self.stacks[namespace] = {"expected": set(expected or ()), "ids": None, "since": None,
+                                "deadline": time.monotonic() + self.timeout}
+
+    def settle(self, namespaces):
+        """Poll every stack being waited on until each of `namespaces` settled;
+        yield (namespace, failure lines, empty when it converged) as each one
+        (of `namespaces` or not) settles."""
+        wanted = set(namespaces)
+        try:
+            while wanted & set(self.stacks):
+                for namespace, failures in self._polled():
+                    del self.stacks[namespace]
+                    yield namespace, failures
+                if wanted & set(self.stacks):
+                    time.sleep(self.interval)
+        finally:
+            self.progress.done()
+
+    def _polled(self):
+        try:
+            return self._poll()
+        except KargoError as err:
+            # the engine went away (a restart) or its swarm is not back yet:
+            # what was sent stays sent, the stacks are not recorded
+            raise KargoError(f"the wait was cut off: {err} (the next deploy completes what "
+                             "did not converge)") from None
+
+    def _poll(self):
+        services = [s for s in all_services()
+                    if (s["Spec"].get("Labels") or {}).get(NAMESPACE) in self.stacks]
+        tasks = _current_tasks(services)
+        now = time.monotonic()
+        settled = []
+        for namespace, state in list(self.stacks.items()):
+            mine = [s for s in services if s["Spec"]["Labels"][NAMESPACE] == namespace]
+            pending, failed, running = {}, [], set()
+            for service in mine:
+                name = service["Spec"]["Name"]
+                status, detail, ids = _progress(service, tasks.get(service["ID"], []))
+                running |= ids
+                self.progress.update({name: detail})
+                if status == "failed":
+                    failed.append(f"service {name} failed: {detail}")
+                elif status != "done":
+                    pending[name] = detail
+            for name in {Namespace(namespace).scope(n) for n in state["expected"]} - {
+                    s["Spec"]["Name"] for s in mine}:
+                pending[name] = "not created"
+            if failed:
+                settled.append((namespace, sorted(failed)))
+            elif not pending:
+                if running != state["ids"]:
+                    state["ids"], state["since"] = running, now
+                elif now - state["since"] >= self.stable:
+                    settled.append((namespace, []))
+            else:
+                state["ids"] = None
+                if now > state["deadline"]:
+                    settled.append((namespace, sorted(
+                        f"service {n} did not converge in {self.timeout:g}s: {d}"
+                        for n, d in pending.items())))
+        return settled
+
+
+def _current_tasks(services):
+    """{service id: its tasks of the current spec}: one engine call."""
+    if not services:
+        return {}
+    found = {}
+    for task in engine.get("list tasks", "/tasks", filters={
+            "service": [s["ID"] for s in services], "_up-to-date": "true"}):
+        found.setdefault(task["ServiceID"], []).append(task)
+    return found
+
+
+def _progress(service, tasks):
+    """('done' | 'waiting' | 'failed', what to show, running task ids) of a
+    service from its tasks of the current spec."""
+    spec = service["Spec"]
+    update = service.get("UpdateStatus") or {}
+    if update.get("State") in ("paused", "rollback_started", "rollback_paused", "rollback_completed"):
+        return ("failed", f"update {update['State']}: {update.get('Message', '')}".strip(),
+                set())
+    mode = spec.get("Mode", {})
+    one_shot = _one_shot(spec)
+    live = [t for t in tasks if t.get("DesiredState") in ("running", "complete")]
+    running_ids = {t["ID"] for t in live if t["Status"]["State"] == "running"}
+    running = len(running_ids)
+    complete = sum(1 for t in tasks if t["Status"]["State"] == "complete")
+    failed = [t for t in tasks if t["Status"]["State"] in FAILED]
+    desired = mode["Replicated"].get("Replicas", 1) if "Replicated" in mode else len(live)
+    detail = f"{running}/{desired} running"
+    if failed:
+        latest = max(failed, key=lambda t: t["Status"]["Timestamp"])
+        error = latest["Status"].get("Err") or latest["Status"].get("Message") or "task failed"
+        detail += f", {len(failed)} failed: {error}"
+        if one_shot or len(failed) >= MAX_FAILURES:
+            return "failed", detail, running_ids
+    waiting = [t["Status"].get("Err") for t in live if t["Status"]["State"] == "pending"]
+    if any(waiting):  # the scheduler's reason, e.g. "no suitable node (...)"
+        detail += f", pending: {next(err for err in waiting if err)}"
+    if update.get("State") == "updating":
+        return "waiting", detail + " (updating)", running_ids
+    done = running + complete if one_shot else running
+    return ("done" if done >= desired else "waiting"), detail, running_ids
+
+
+def prune_configs(namespace: str, keep: Collection[str]) -> None:
+    """Remove configs and secrets of `namespace` that no current spec uses."""
+    client = engine.client()
+    for kind, remover in (("config", client.api.remove_config),
+                          ("secret", client.api.remove_secret)):
+        for item in engine.get(f"list {kind}s", f"/{kind}s",
+                               filters=Namespace(namespace).filters()):
+            name = item["Spec"]["Name"]
+            if name not in keep:
+                try:
+                    engine.call(f"remove {kind} {name}", remover, item["ID"])
+                except EngineError:
+                    pass  # still used by a task shutting down: next deploy removes it
+
+
+def remove(namespace: str, timeout: float) -> None:
+    if not _services(namespace):
+        return
+    engine.run_cli(["stack", "rm", namespace], what=f"docker stack rm {namespace}")
+    deadline = time.monotonic() + timeout
+    while _services(namespace) or engine.get("list networks", "/networks",
+                                           filters=Namespace(namespace).filters()):
+        if time.monotonic() > deadline:
+            raise KargoError(f"stack {namespace} still has services or networks after {timeout:g}s")
+        time.sleep(0.5)
+
+
+def update(namespace: str, force: bool) -> None:
+    for service in _services(namespace):
+        name = service["Spec"]["Name"]
+        args = ["service", "update", "--detach", "--with-registry-auth"]
+        _retrying(args + (["--force"] if force else []) + [name], f"docker service update {name}")
+
+
+def deploy_timeout(env: Environment) -> float:
+    value = env.get("KARGO_DEPLOY_TIMEOUT", "300")
+    try:
+        timeout = float(value)
+    except ValueError:
+        timeout = None
+    # float() also takes "nan", "inf" and "-5": none of them bounds a wait
+    if timeout is None or not 0 < timeout < float("inf"):
+        raise KargoError("KARGO_DEPLOY_TIMEOUT must be a number of seconds",
+                         where=env.origins.get("KARGO_DEPLOY_TIMEOUT"))
+    return timeout
+
+
+def run_hook(path: Path, env: Environment) -> None:
+    """Run a `<service>_before.sh` / `_after.sh` hook with the environment."""
+    import subprocess
+    if not os.access(path, os.X_OK):
+        raise KargoError("hook is not executable (chmod +x it)", where=str(path))
+    try:
+        proc = subprocess.run([str(path)], env=engine.cli_env(env.as_dict()), capture_output=True,
+                              text=True,
+                              stdin=subprocess.DEVNULL, cwd=path.parent)
+    except OSError as exc:
+        # No `#!` line (ENOEXEC) or a missing interpreter (`#!/bin/sh\r` saved
+        # with CRLF): one line naming the hook, not a traceback.
+        raise KargoError(f"hook cannot be started: {exc.strerror} (check its #! line)",
+                         where=str(path))
+    print(proc.stdout, end="")
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or [""]
+        raise KargoError(f"hook exited {proc.returncode}: {tail[0]}", where=str(path))

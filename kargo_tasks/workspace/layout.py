@@ -1,0 +1,127 @@
+"""Where things are: kargo's root (where `.kargo/` and `.workspace` live), the
+defaults and images it overlays, the chosen workspace.
+
+The root is KARGO_ROOT when set; else the checkout this code runs from (a
+`dodo.py` beside `kargo_tasks/`: `doit` in a checkout works on that
+checkout); else, for an installed `kargo`, the current folder. `defaults/` and
+`images/` are the root's when it has them, else the ones the package ships.
+The workspace is chosen with `kargo use --workspace DIR` (recorded in
+`.workspace` at the root) and `KARGO_WORKSPACE` overrides it.
+"""
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from kargo_tasks.base.errors import ConfigError
+from collections.abc import Mapping
+
+PACKAGE = Path(__file__).resolve().parent.parent
+RECORD = ".workspace"
+FIX = "choose one with `kargo use --workspace DIR` or set KARGO_WORKSPACE"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The fixed places of one kargo root."""
+    root: Path
+    # None: the root's (a Path once made: __post_init__)
+    defaults: Path = None  # type: ignore[assignment]
+    images: Path = None  # type: ignore[assignment]
+    chosen_by: str = "given"   # why this root: KARGO_ROOT, the checkout, the current folder
+
+    def __post_init__(self):
+        for name in ("defaults", "images"):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, Path(self.root) / name)
+
+    @property
+    def merged(self):
+        """The merged configuration `.kargo/`: everything is built from it."""
+        return self.root / ".kargo"
+
+    @property
+    def state(self):
+        """kargo's own bookkeeping (doit database, run lock, digest key)."""
+        return self.merged / ".state"
+
+    @property
+    def stacks(self):
+        return self.merged / "stacks"
+
+    def make_state(self) -> Path:
+        """`.kargo/` and `.kargo/.state/` made (owner-only) when they are not:
+        the one way kargo creates them. The state folder."""
+        from kargo_tasks.base.files import ensure_dir
+        ensure_dir(self.merged)
+        ensure_dir(self.state)
+        return self.state
+
+    @property
+    def record(self):
+        return self.root / RECORD
+
+
+def checkout():
+    """The checkout this code runs from, or None for an installed package."""
+    folder = PACKAGE.parent
+    return folder if (folder / "dodo.py").is_file() else None
+
+
+def layout(root: str | Path | None = None,
+           environ: Mapping[str, str] | None = None) -> Layout:
+    environ = os.environ if environ is None else environ
+    if root:
+        base, chosen_by = Path(root), "given"
+    elif environ.get("KARGO_ROOT"):
+        base, chosen_by = Path(environ["KARGO_ROOT"]), "KARGO_ROOT"
+    elif checkout():
+        base, chosen_by = checkout(), "the checkout of this code"
+    else:
+        base, chosen_by = Path.cwd(), "the current folder (set KARGO_ROOT to choose another)"
+    return Layout(base, _own_or_shipped(base, "defaults"), _own_or_shipped(base, "images"),
+                  chosen_by)
+
+
+def _own_or_shipped(base, name):
+    own = base / name
+    return own if own.is_dir() else PACKAGE / "data" / name
+
+
+def chosen(lay, environ=None):
+    """The workspace path the operator chose, or None; not checked."""
+    environ = os.environ if environ is None else environ
+    value = environ.get("KARGO_WORKSPACE", "").strip()
+    if value:
+        return Path(value).expanduser()
+    try:
+        value = lay.record.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return Path(value) if value else None
+
+
+def check(path, *, origin):
+    """Return the workspace folder resolved, or raise a one-line error."""
+    if not path.exists():
+        raise ConfigError(f"workspace {path} does not exist", where=origin, hint=FIX)
+    if not path.is_dir():
+        raise ConfigError(f"workspace {path} is not a folder", where=origin, hint=FIX)
+    return path.resolve()
+
+
+def resolve(lay: Layout, environ: Mapping[str, str] | None = None) -> Path | None:
+    """The checked workspace, or None when none is chosen yet."""
+    environ = os.environ if environ is None else environ
+    path = chosen(lay, environ)
+    if path is None:
+        return None
+    origin = "KARGO_WORKSPACE" if environ.get("KARGO_WORKSPACE", "").strip() else str(lay.record)
+    return check(path, origin=origin)
+
+
+def record(lay: Layout, path: str | Path) -> Path:
+    """Remember `path` as the workspace (action of `use`)."""
+    target = check(Path(path).expanduser(), origin="use --workspace")
+    from kargo_tasks.base.files import write_atomic
+    write_atomic(lay.record, (str(target) + "\n").encode())
+    return target
