@@ -32,6 +32,7 @@ class Help:
 
 class Plan(DoitCmdBase):
     name = "plan"
+    read_only = True  # base/commandline.READ_ONLY: no run lock (tests/unit/test_doit_commands.py)
     doc_purpose = "list the tasks that would run and why, touching nothing"
     doc_usage = "[TASK ...]"
     doc_description = Help("Exit status: 0 when nothing would run, {EXIT_WOULD_RUN} when "
@@ -44,6 +45,7 @@ class Plan(DoitCmdBase):
 
 class Graph(DoitCmdBase):
     name = "graph"
+    read_only = True
     doc_purpose = "write the task graph as .kargo/graph.dot (+ .svg with graphviz), stale in red"
     doc_usage = "[TASK ...]"
     doc_description = None
@@ -55,6 +57,7 @@ class Graph(DoitCmdBase):
 
 class Sync(DoitCmdBase):
     name = "sync"
+    read_only = False
     doc_purpose = "pull the workspace from its git upstream, then build and deploy what changed"
     doc_usage = ""
     doc_description = Help("Exit status: 0 nothing changed, {EXIT_SYNCED} something was "
@@ -70,6 +73,7 @@ class List(DoitList):
     """doit's `list`, minus the tasks that stand for an environment that
     cannot be read: those are not listed, the error is said on one line,
     and the exit status is not 0."""
+    read_only = True
 
     # doit passes the options by the names of this signature: doit's own
     def _execute(self, subtasks=False, quiet=True, status=False, private=False,

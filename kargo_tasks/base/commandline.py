@@ -3,6 +3,8 @@ and the garbage collector depend on it), and which tasks it names."""
 import sys
 from collections.abc import Sequence
 
+# doit's read-only commands, and kargo's whose class in kargo_commands.py says
+# read_only (tests/unit/test_doit_commands.py holds the two together)
 READ_ONLY = {"list", "info", "help", "tabcompletion", "dumpdb", "strace", "plan", "graph"}
 COMMANDS = READ_ONLY | {"run", "clean", "forget", "ignore", "auto", "reset-dep", "sync"}
 TAKES_VALUE = {"-f", "--file", "-d", "--dir"}  # doit's options before the command
