@@ -35,7 +35,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import compose_merge, masking
+from . import compose_merge, masking, sealed
 from .compose_load import IGNORED, File
 from .environment import prefix
 from .errors import ConfigError
@@ -190,7 +190,7 @@ def _hash_names(doc, stack, result):
             if isinstance(item, dict) and "file" in item and item.get("name"):
                 continue  # named by the operator: kept as written, as the CLI keeps it
             if isinstance(item, dict) and "file" in item:
-                content = Path(item["file"]).read_bytes()
+                content = sealed.read_merged(item["file"])  # the plaintext of a sealed one
                 # Swarm names are at most 64 characters: the hash must survive
                 base = f"{stack.project}_{key}"[:51]
                 item["name"] = f"{base}_{hashlib.sha256(content).hexdigest()[:12]}"

@@ -8,7 +8,7 @@ changes, and only then. Values themselves never reach the doit database.
 import os
 import sys
 
-from . import templates
+from . import sealed, templates
 from .actions import checker
 from .files import PLAIN_FILE, SECRET_FILE, forget_folders, write_if_changed
 from .merge import RESERVED
@@ -19,7 +19,7 @@ def output_mode(source, out):
     are secrets whatever their mode in the workspace: owner-only. Other copies
     keep the operator's mode (execute bits matter for hooks and build
     contexts)."""
-    if source.kind != "copy" or out.startswith("secrets/"):
+    if source.kind != "copy" or out.startswith("secrets/") or sealed.is_sealed(source.path):
         return SECRET_FILE
     return source.path.stat().st_mode & 0o755 or PLAIN_FILE
 
@@ -31,6 +31,8 @@ def write_output(project, out, source, key_of):
     if templates.COMPOSE_FILE.match(out) and out not in project.compose_files():
         _warn_if_broken(data, source)
     target = project.layout.merged / out
+    # a sealed source's output is kept sealed (sealed.stored)
+    data = sealed.stored(source, data, project.workspace, target)
     write_if_changed(target, data, output_mode(source, out), durable=False)  # see files.py
     values = {"stamp": stamp(target), "source": [str(source.path), source.kind]}
     if reads:

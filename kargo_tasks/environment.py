@@ -14,7 +14,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from . import dotenv
+from . import dotenv, sealed
 from .errors import ConfigError
 from .interpolate import substitute
 
@@ -30,7 +30,7 @@ class Entry:
 def parse_env_file(path, last_wins=False):
     """The entries of one dotenv file, in order; syntax errors name the line."""
     try:
-        raw = path.read_bytes()
+        raw = sealed.read_source(path)  # `.env.age`: decrypted in memory
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", where=str(path))
     try:

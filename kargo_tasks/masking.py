@@ -20,6 +20,8 @@ import fnmatch
 import os
 from pathlib import Path
 
+from . import sealed
+
 PUBLIC = "KARGO_PUBLIC"
 LABEL = "org.kargo.masked"
 MASK = "***"
@@ -32,7 +34,10 @@ def public(env):
     """`name -> bool`: the variables whose values may show, as `KARGO_PUBLIC`
     lists them (names, or shell patterns such as `*_TAG`)."""
     patterns = env.words(PUBLIC)
-    return lambda name: any(fnmatch.fnmatchcase(name, p) for p in patterns)
+    # a value from an encrypted env file (sealed.py) is never shown
+    hidden = {name for name, where in (getattr(env, "origins", None) or {}).items()
+              if where.rsplit(":", 1)[0].endswith(f"/{sealed.ENV_FILE}")}
+    return lambda name: name not in hidden and any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
 def mark(value: str) -> str:
@@ -113,7 +118,7 @@ def labeler(plan, merged, env):
         except ValueError:
             return ALL  # not a file of the merged configuration: unknown
         source = plan.get(rel)
-        if rel.split("/", 1)[0] == "secrets" or source is None:
+        if rel.split("/", 1)[0] == "secrets" or source is None or sealed.is_sealed(source.path):
             return ALL
         if source.kind == "copy":
             return NONE

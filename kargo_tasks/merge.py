@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from . import sealed
 from .errors import ConfigError
 
 TEMPLATE_KINDS = {".j2": "jinja", ".tpl": "subst"}
@@ -56,12 +57,15 @@ def plan(layer_list):
     for layer in layer_list:
         mine = {}
         for rel, path in walk(layer):
-            out, kind = output_of(rel)
+            # `X.age` (sealed.py) takes the place of `X`, template or not
+            out, kind = output_of(sealed.unsealed_name(rel))
             if layer.under:
                 out = f"{layer.under}/{out}"
             if out.split("/", 1)[0] in RESERVED:
                 raise ConfigError(f"{out.split('/', 1)[0]}/ is reserved for kargo's own files",
                                   where=str(path))
+            if sealed.is_sealed(rel) and sealed.refused(out):
+                raise ConfigError(sealed.refused(out), where=str(path))
             if out in mine:
                 raise ConfigError(f"both {mine[out].path.name} and {path.name} make {out}",
                                   where=str(path.parent))

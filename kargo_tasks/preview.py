@@ -12,7 +12,7 @@ import base64
 import tempfile
 from pathlib import Path
 
-from . import compose, engine, masking, specdiff, templates
+from . import compose, engine, masking, sealed, specdiff, templates
 
 _SCRATCH = {}  # id(project) -> TemporaryDirectory
 
@@ -34,6 +34,7 @@ def _scratch(project):
             if out.split("/", 1)[0] == "images":
                 continue
             data, _reads = templates.render(source, out, project.env)
+            data = sealed.stored(source, data, project.workspace)  # never in clear here
             path = Path(folder.name) / out
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)

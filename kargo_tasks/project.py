@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from . import catalog as catalog_mod
-from . import environment, lock, merge
+from . import environment, lock, merge, sealed
 from . import workspace as workspace_mod
 from .errors import ConfigError, KargoError
 from .files import SECRET_FILE, ensure_dir, write_atomic
@@ -71,6 +71,8 @@ def env_files(lay, workspace):
     files = [lay.defaults / ".env.default"]
     if workspace is not None and (workspace / ".env").exists():
         files.append(workspace / ".env")
+    if workspace is not None and (workspace / sealed.ENV_FILE).exists():
+        files.append(workspace / sealed.ENV_FILE)  # decrypted in memory (sealed.py)
     return files
 
 

@@ -15,7 +15,7 @@ import re
 import sys
 from typing import NamedTuple
 
-from . import compose, delta, history, masking, preview, swarm
+from . import compose, delta, history, masking, preview, sealed, swarm
 from .actions import checker
 from .errors import KargoError
 from .files import (SECRET_FILE, changed_files, ensure_dir, fingerprints, write_atomic,
@@ -214,7 +214,10 @@ def changes(project, stack, doc):
 def send(project, stack, doc, names):
     """Send the engine the services `names` of `doc` (those that differ from
     what runs)."""
-    sent = delta.subset(doc, list(names), swarm.existing_configs(stack.project))
+    existing = swarm.existing_configs(stack.project)
+    # configs and secrets of encrypted files: made from memory, then external
+    existing |= sealed.create(doc, names, existing, stack.project)
+    sent = delta.subset(doc, list(names), existing)
     # removed once sent: the resolved file stays the one copy of the values
     # it holds (secrets among them)
     path = project.layout.state / f"sent-{stack.name}.yml"

@@ -8,7 +8,7 @@ is what makes the output stale (and nothing else in the environment).
 import re
 import traceback
 
-from . import masking
+from . import masking, sealed
 from .errors import ConfigError
 from .interpolate import substitute
 
@@ -20,7 +20,7 @@ def render(source, out, env):
     """(bytes, variables read) for output path `out` made from `source`."""
     where = str(source.path)
     try:
-        raw = source.path.read_bytes()
+        raw = sealed.read_source(source.path)  # `X.age`: decrypted in memory
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", where=where)
     reads = set()
@@ -41,7 +41,7 @@ def marked(source, env, public):
     variables `public(name)` accepts (masking.py: which spans to hide)."""
     where = str(source.path)
     try:
-        raw = source.path.read_bytes()
+        raw = sealed.read_source(source.path)  # `X.age`: decrypted in memory
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", where=where)
     return _text(_decode(raw, where), source.kind, env, where, set(), public)
