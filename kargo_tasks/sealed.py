@@ -41,7 +41,6 @@ ARMOR = b"-----BEGIN AGE ENCRYPTED FILE-----"
 # build contexts): a sealed source there would reach them as ciphertext
 HOOK = re.compile(r"^deploy/[^/]+_(before|after)\.sh$")
 REFUSED_TOPS = ("images", "scripts")
-TAG = re.compile(r"^\d+[a-zA-Z0-9]*$")
 
 
 def is_sealed(path) -> bool:
@@ -69,10 +68,7 @@ def parse_recipients(text: str, where: str):
     """[(line as written, without comment), ...] of a recipients file; a line
     that is no age or ssh public key is an error naming the line."""
     found = []
-    for number, line in enumerate(text.splitlines(), 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
+    for number, line in _lines(text):
         try:
             _recipient(line)
         except Exception:
@@ -80,6 +76,14 @@ def parse_recipients(text: str, where: str):
                               "(ssh-ed25519 / ssh-rsa)", where=f"{where}:{number}") from None
         found.append(line)
     return found
+
+
+def _lines(text):
+    """(number, line stripped) of the lines that are not blank nor `#` comments."""
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if line and not line.startswith("#"):
+            yield number, line
 
 
 def _recipient(line):
@@ -199,10 +203,7 @@ def parse_identities(data: bytes, where: str):
     except UnicodeDecodeError:
         raise ConfigError("not an age identity file (not UTF-8 text)", where=where) from None
     found = []
-    for number, line in enumerate(text.splitlines(), 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
+    for number, line in _lines(text):
         try:
             found.append(x25519.Identity.from_str(line))
         except Exception:
@@ -243,10 +244,6 @@ def identities(environ=None):
         else:
             _IDENTITIES[key] = (found, f"the identity of {origin} ({shown})")
     return _IDENTITIES[key]
-
-
-def forget_identities():
-    _IDENTITIES.clear()
 
 
 # --- decrypt, encrypt -----------------------------------------------------------------

@@ -9,25 +9,11 @@ import sys
 
 import pytest
 
-from support import write
+from support import age_encrypt, age_keygen as keygen, write
 
 SECRET = "s3aled-canary-c41f0e"      # a secret file's content
 ENV_VALUE = "s3aled-canary-env-9d2b"  # a value of .env.age
 TPL_TEXT = "s3aled-canary-tpl-51aa"   # the own text of an encrypted template
-
-
-def keygen(path):
-    """A new age identity file (age-keygen); its public key."""
-    subprocess.run(["age-keygen", "-o", str(path)], check=True, capture_output=True)
-    return subprocess.run(["age-keygen", "-y", str(path)], check=True, capture_output=True,
-                          text=True).stdout.strip()
-
-
-def age_encrypt(plain, recipients_file, out, armor=False):
-    """The `age` command encrypts `plain` (through its stdin) into `out`."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["age", *(["-a"] if armor else []), "-R", str(recipients_file), "-o", str(out)],
-                   input=plain.encode(), check=True)
 
 
 def age_decrypt(path, identity):

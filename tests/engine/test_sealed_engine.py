@@ -16,7 +16,8 @@ import uuid
 import pytest
 
 from image_fixtures import images, prefix  # noqa: F401
-from support import REPO, write
+from support import REPO, age_encrypt, age_keygen as keygen, write
+from test_secrets_engine import container_of
 
 pytestmark = pytest.mark.slow
 
@@ -102,26 +103,9 @@ class Runs:
         return proc
 
 
-def keygen(path):
-    subprocess.run(["age-keygen", "-o", str(path)], check=True, capture_output=True)
-    return subprocess.run(["age-keygen", "-y", str(path)], check=True, capture_output=True,
-                          text=True).stdout.strip()
-
-
 def age(plain, workspace, rel, armor=False):
-    """The `age` command encrypts `plain`, given on its stdin, for the
-    workspace's recipients into `rel`."""
-    out = workspace / rel
-    out.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["age", *(["-a"] if armor else []), "-R", str(workspace / ".age-recipients"),
-                    "-o", str(out)], input=plain.encode(), check=True)
-
-
-def container_of(client, service):
-    tasks = [t for t in client.api.tasks(filters={"service": service, "desired-state": "running"})
-             if t["Status"]["State"] == "running"]
-    assert len(tasks) == 1, tasks
-    return client.containers.get(tasks[0]["Status"]["ContainerStatus"]["ContainerID"])
+    """Debian's `age` encrypts `plain` for the workspace's recipients into `rel`."""
+    age_encrypt(plain, workspace / ".age-recipients", workspace / rel, armor)
 
 
 def read(client, service, path):
