@@ -2,7 +2,8 @@
 Debian's `age` command (not with kargo), on the real engine: it deploys and
 the containers read the plaintexts; the `age` command encrypting the same
 contents again sends nothing; a changed secret file sends its service only;
-a wrong or missing identity sends nothing and says why in one line; and no
+a wrong or missing identity sends nothing and says why in one line; a
+rollback takes the secret version the engine kept; and no
 plaintext is anywhere on the disk: `.kargo/`, the doit database, the
 output of every run, /tmp. A value of `.env.age` that a compose file
 interpolates is in the stack file as a `.env` value is: owner-only
@@ -213,6 +214,9 @@ def test_encrypted_workspace_deploys_and_no_plaintext_is_on_the_disk(images, tmp
     # deploy go at the next one
     now = secrets_of(client, f"kargo-{sa}")
     assert len(now) <= 2 and not set(now) & set(secrets_before), (now, secrets_before)
+    # a rollback takes the version the engine kept, never the workspace's file
+    run(f"rollback:{sa}", env={"KARGO_AGE_IDENTITY": str(key)})
+    assert read(client, svc_a, "/run/secrets/app_token") == f"{FILE2}\n"
 
     # no plaintext anywhere: what every run printed, .kargo/, the doit database, /tmp
     for args, output in run.outputs:
