@@ -203,3 +203,16 @@ def test_refused_where_another_program_reads_the_file(kargo, tmp_path):
     proc = kargo.run("configure", check=False)
     assert proc.returncode != 0 and "front_before.sh.age" in proc.stderr
     assert "kargo decrypts only what it reads itself" in proc.stderr
+
+
+def test_an_encrypted_compose_file_resolves_as_the_plain_one(kargo, tmp_path):
+    key = tmp_path / "key.txt"
+    write(kargo.workspace / ".age-recipients", keygen(key) + "\n")
+    kargo.run("_stack")
+    plain = (kargo.merged / "stacks/web.yml").read_text()
+    source = kargo.root / "defaults/deploy/front.yml"
+    age_encrypt(source.read_text(), kargo.workspace / ".age-recipients",
+                kargo.workspace / "deploy/front.yml.age")
+    kargo.run("_stack", env={"KARGO_AGE_IDENTITY": str(key)})
+    assert (kargo.merged / "stacks/web.yml").read_text() == plain
+    assert (kargo.merged / "deploy/front.yml").read_bytes().startswith(b"kargo-sealed/v1 ")
