@@ -53,6 +53,7 @@ class Resolved:
     inputs: list = field(default_factory=list)   # files read (besides the compose files)
     config_names: dict = field(default_factory=dict)  # kind -> {hashed names}
     warnings: list = field(default_factory=list)  # one line each, file named
+    sealed: list = field(default_factory=list)  # sealed sources whose text went into it
 
 
 def compose_file(service):

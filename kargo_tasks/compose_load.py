@@ -63,7 +63,7 @@ class File:
         self.path, self.env, self.workdir, self.result = path, env, workdir, result
         from . import dockeryaml
         try:
-            text = dockeryaml.decode(sealed.read_merged(path))
+            text = dockeryaml.decode(sealed.read_merged(path, result.sealed))
         except OSError as exc:
             raise ConfigError(f"cannot read: {exc.strerror}", where=str(path))
         except UnicodeDecodeError:
@@ -259,7 +259,7 @@ def _read_env_file(path, loaded, where):
     escapes, no interpolation; `NAME` alone is taken from the environment,
     and left out when the environment does not have it."""
     try:
-        text = sealed.read_merged(path).decode("utf-8")
+        text = sealed.read_merged(path, loaded.result.sealed).decode("utf-8")
     except OSError as exc:
         loaded.fail(f"env_file {path}: {exc.strerror}", where)
     except UnicodeDecodeError:

@@ -31,8 +31,8 @@ def write_output(project, out, source, key_of):
     if templates.COMPOSE_FILE.match(out) and out not in project.compose_files():
         _warn_if_broken(data, source)
     target = project.layout.merged / out
-    # a sealed source's output is kept sealed (sealed.stored)
-    data = sealed.stored(source, data, project.workspace, target)
+    # kept sealed when a sealed source or a `.env.age` value went into it
+    data = sealed.stored(source, data, project.workspace, target, project.env, reads, out)
     write_if_changed(target, data, output_mode(source, out), durable=False)  # see files.py
     values = {"stamp": stamp(target), "source": [str(source.path), source.kind]}
     if reads:

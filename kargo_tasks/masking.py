@@ -35,8 +35,7 @@ def public(env):
     lists them (names, or shell patterns such as `*_TAG`)."""
     patterns = env.words(PUBLIC)
     # a value from an encrypted env file (sealed.py) is never shown
-    hidden = {name for name, where in (getattr(env, "origins", None) or {}).items()
-              if where.rsplit(":", 1)[0].endswith(f"/{sealed.ENV_FILE}")}
+    hidden = sealed.secret_names(env)
     return lambda name: name not in hidden and any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
@@ -123,7 +122,7 @@ def labeler(plan, merged, env):
         if source.kind == "copy":
             return NONE
         try:
-            text = (Path(merged) / rel).read_bytes().decode("utf-8")
+            text = sealed.read_merged(Path(merged) / rel).decode("utf-8")
             return encode(spans_of(text, templates.marked(source, env, shown)))
         except (OSError, UnicodeDecodeError, KargoError):
             return ALL

@@ -33,8 +33,9 @@ def _scratch(project):
         for out, source in project.plan.items():
             if out.split("/", 1)[0] == "images":
                 continue
-            data, _reads = templates.render(source, out, project.env)
-            data = sealed.stored(source, data, project.workspace)  # never in clear here
+            data, reads = templates.render(source, out, project.env)
+            # never in clear here
+            data = sealed.stored(source, data, project.workspace, None, project.env, reads, out)
             path = Path(folder.name) / out
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)

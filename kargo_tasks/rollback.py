@@ -27,7 +27,7 @@ from . import compose, delta, engine, history, preview, swarm
 from .environment import Environment, prefix
 from .endpoint import VARIABLES
 from .errors import EngineError, KargoError
-from .stacks import read_record, send, text_digest, write_record
+from .stacks import open_text, read_record, send, text_digest, write_record
 
 TIMEOUT = "KARGO_DEPLOY_TIMEOUT"
 
@@ -108,7 +108,9 @@ def _same_engine(project, stack):
 def restore(project, stack, version, timeout):
     """Put `stack` on `version` and wait; failure lines, or []."""
     try:
-        doc = compose.load_stack(version["stack"], f"the recorded version of stack {stack.name}")
+        # a sealed one decrypted in memory: the identity is needed (sealed.py)
+        doc = compose.load_stack(open_text(version["stack"]),
+                                 f"the recorded version of stack {stack.name}")
         digests = pin(doc, version.get("images") or {},
                       swarm.image_digests(sorted({s.get("image") for s in doc["services"].values()}
                                                  - {None})))

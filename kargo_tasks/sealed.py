@@ -312,10 +312,20 @@ def split_merged(data: bytes):
     return head[len(MARK):].decode("utf-8", "replace"), rest
 
 
-def read_merged(path) -> bytes:
+def read_merged(path, sources=None) -> bytes:
     """A merged file's bytes, decrypted in memory when it was made from a
-    sealed source (the error then names that source)."""
+    sealed source (the error then names that source; `sources`, a list,
+    gets its name: what is made of the text is sealed for it too)."""
     data = Path(path).read_bytes()
+    parts = split_merged(data)
+    if parts is not None and sources is not None:
+        sources.append(parts[0])
+    return open_merged(data)
+
+
+def open_merged(data: bytes) -> bytes:
+    """The plaintext of a merged file's bytes (a stack file's kept version
+    too): decrypted in memory when sealed, else as they are."""
     parts = split_merged(data)
     if parts is None:
         return data
@@ -330,14 +340,49 @@ def is_sealed_merged(path) -> bool:
         return False
 
 
-def stored(source, data: bytes, workspace, target=None) -> bytes:
-    """What `.kargo/` holds for `source` rendered into `data`: `data` for a
-    plain source; for a sealed one, its sealed form, the bytes `target` holds
+def secret_names(env):
+    """The variables whose value is `.env.age`'s: set there, or made from one
+    of its values (`URL=pg://u:${DB_PASSWORD}@db` in `.env`)."""
+    def of_env_file(where):
+        return where.rsplit(":", 1)[0].endswith(f"/{ENV_FILE}")
+    found = {name for name, where in (getattr(env, "origins", None) or {}).items()
+             if of_env_file(where)}
+    return found | {name for name, files in (getattr(env, "made_from", None) or {}).items()
+                    if any(of_env_file(f + ":") for f in files)}
+
+
+def sealed_for(out, env, reads, workspace, sources=()):
+    """The sealed source a merged file `out` made from the variables `reads`
+    and the merged files `sources` is kept sealed for (named in its mark):
+    the first sealed one of `sources`, else `.env.age` when it read one of
+    its values; None when nothing sealed went into it, or when another
+    program reads `out` from the disk (refused: a hook must get its text)."""
+    if refused(out):
+        return None
+    if sources:
+        return sources[0]
+    if workspace is not None and env is not None and secret_names(env) & set(reads):
+        return str(Path(workspace) / ENV_FILE)
+    return None
+
+
+def stored(source, data: bytes, workspace, target=None, env=None, reads=(), out="") -> bytes:
+    """What `.kargo/` holds for `source` rendered into `data` (that read the
+    variables `reads` of `env`): `data` when nothing sealed went into it;
+    else its sealed form (seal)."""
+    if is_sealed(source.path):
+        rel = str(source.path)
+        ciphertext = source.path.read_bytes() if source.kind == "copy" else None
+        return seal(data, rel, workspace, target, ciphertext)
+    rel = sealed_for(out, env, reads, workspace)
+    return data if rel is None else seal(data, rel, workspace, target)
+
+
+def seal(data: bytes, rel: str, workspace, target=None, ciphertext=None) -> bytes:
+    """`data` sealed for the sealed source `rel`: the bytes `target` holds
     already when they decrypt to the same `data` (so an output re-encrypted
-    with the same content is not written again, and nothing after it runs)."""
-    if not is_sealed(source.path):
-        return data
-    rel = str(source.path)
+    with the same content is not written again, and nothing after it runs),
+    else `ciphertext` (a copy's own) or `data` encrypted to the recipients."""
     if target is not None:
         try:
             old = Path(target).read_bytes()
@@ -350,9 +395,9 @@ def stored(source, data: bytes, workspace, target=None) -> bytes:
                     return old
             except KargoError:
                 pass  # made for other recipients: written again
-    if source.kind == "copy":
-        return merged_form(rel, source.path.read_bytes())
-    return merged_form(rel, encrypt(data, recipients(workspace)))
+    if ciphertext is None:
+        ciphertext = encrypt(data, recipients(workspace))
+    return merged_form(rel, ciphertext)
 
 
 def _relative(path, workspace):

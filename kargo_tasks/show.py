@@ -5,10 +5,9 @@ where kargo works (its root, the defaults, the code), the engine it talks
 to, the stacks and their services with the ports they publish (from the
 resolved stack files), the images, the hooks and the scripts."""
 import urllib.parse
-from pathlib import Path
 
 from . import __version__
-from . import scripts
+from . import scripts, sealed
 from . import workspace as workspace_mod
 from .catalog import used_images
 from .errors import ConfigError, KargoError
@@ -40,7 +39,7 @@ def ports(stack_file):
     """{service: [(published, target, protocol)]} of a resolved stack file."""
     from .compose import load_stack
     try:
-        doc = load_stack(Path(stack_file).read_text(encoding="utf-8"), str(stack_file))
+        doc = load_stack(sealed.read_merged(stack_file).decode("utf-8"), str(stack_file))
     except (OSError, KargoError):
         return None
     found = {}

@@ -45,7 +45,13 @@ def write_stack(project, stack, key_of):
         # stderr: doit keeps an action's stdout to itself (verbosity 1)
         print(f"warning: {project.shown(line)}", file=sys.stderr, flush=True)
     target = stack_file(project, stack)
-    write_if_changed(target, resolved.text.encode(), SECRET_FILE)
+    data = resolved.text.encode()
+    # sealed when a value or a text of a sealed source went into it (sealed.py)
+    why = sealed.sealed_for(f"stacks/{stack.name}.yml", project.env, resolved.reads,
+                            project.workspace, resolved.sealed)
+    if why is not None:
+        data = sealed.seal(data, why, project.workspace, target)
+    write_if_changed(target, data, SECRET_FILE)
     return {"inputs": fingerprints(resolved.inputs),
             "env": project.env.digests(resolved.reads, key_of())}
 
@@ -68,13 +74,18 @@ class Resolved(NamedTuple):
     """A resolved stack file read back."""
     doc: dict
     digest: str
-    text: str
+    text: str  # as stored: sealed when the file is (sealed.py), as history keeps it
 
 
 def read_stack(project, stack):
     path = stack_file(project, stack)
     text = path.read_text(encoding="utf-8")
-    return Resolved(compose.load_stack(text, str(path)), text_digest(text), text)
+    return Resolved(compose.load_stack(open_text(text), str(path)), text_digest(text), text)
+
+
+def open_text(text):
+    """The plaintext of a stack file's text as stored (decrypted in memory)."""
+    return sealed.open_merged(text.encode()).decode("utf-8")
 
 
 def text_digest(text):
@@ -218,14 +229,9 @@ def send(project, stack, doc, names):
     # configs and secrets of encrypted files: made from memory, then external
     existing |= sealed.create(doc, names, existing, stack.project)
     sent = delta.subset(doc, list(names), existing)
-    # removed once sent: the resolved file stays the one copy of the values
-    # it holds (secrets among them)
-    path = project.layout.state / f"sent-{stack.name}.yml"
-    write_atomic(path, compose.dump(sent, escape=False).encode(), SECRET_FILE)
-    try:
-        swarm.deploy(stack.project, path)
-    finally:
-        path.unlink(missing_ok=True)
+    # through the CLI's standard input: the values it holds (a `.env.age`
+    # one among them) never land in a file
+    swarm.deploy(stack.project, compose.dump(sent, escape=False))
 
 
 # --- remove, update -----------------------------------------------------------------

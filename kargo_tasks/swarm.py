@@ -145,20 +145,23 @@ def image_digests(refs):
     return {ref: engine.registry_digest(ref) for ref in refs}
 
 
-def deploy(project, stack_file):
+def deploy(project, text):
+    """`docker stack deploy` of the stack file `text`, given on its standard
+    input (`-c -`: the CLI's base for relative paths is then its working
+    folder; kargo's stack files have absolute paths only)."""
     # no --prune: kargo removes the services a stack no longer has itself
     # (remove_services), as it sends only the services that changed
-    _retrying(["stack", "deploy", "--with-registry-auth", "--compose-file", str(stack_file),
-               project], f"docker stack deploy {project}")
+    _retrying(["stack", "deploy", "--with-registry-auth", "--compose-file", "-", project],
+              f"docker stack deploy {project}", text)
 
 
-def _retrying(args, what):
+def _retrying(args, what, stdin=None):
     """A docker CLI command that updates services, again when another writer
     updated one since the CLI read it (engine.CONFLICT): the CLI reads them
     again, and a service it updated already is sent the same spec."""
     for attempt in range(engine.RETRIES):
         try:
-            return engine.run_cli(args, what=what)
+            return engine.run_cli(args, what=what, stdin=stdin)
         except EngineError as err:
             if engine.CONFLICT not in str(err) or attempt == engine.RETRIES - 1:
                 raise
