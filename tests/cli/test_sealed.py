@@ -214,5 +214,10 @@ def test_an_encrypted_compose_file_resolves_as_the_plain_one(kargo, tmp_path):
     age_encrypt(source.read_text(), kargo.workspace / ".age-recipients",
                 kargo.workspace / "deploy/front.yml.age")
     kargo.run("_stack", env={"KARGO_AGE_IDENTITY": str(key)})
-    assert (kargo.merged / "stacks/web.yml").read_text() == plain
+    # the stack file is made of its text: sealed too, for the same source
+    stored = (kargo.merged / "stacks/web.yml").read_bytes()
+    head, _, ciphertext = stored.partition(b"\n")
+    assert head == b"kargo-sealed/v1 " + str(kargo.workspace / "deploy/front.yml.age").encode()
+    (tmp_path / "web.age").write_bytes(ciphertext)
+    assert age_decrypt(tmp_path / "web.age", key) == plain
     assert (kargo.merged / "deploy/front.yml").read_bytes().startswith(b"kargo-sealed/v1 ")

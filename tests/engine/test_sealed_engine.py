@@ -3,11 +3,13 @@ Debian's `age` command (not with kargo), on the real engine: it deploys and
 the containers read the plaintexts; the `age` command encrypting the same
 contents again sends nothing; a changed secret file sends its service only;
 a wrong or missing identity sends nothing and says why in one line; a
-rollback takes the secret version the engine kept; and no
-plaintext is anywhere on the disk: `.kargo/`, the doit database, the
-output of every run, /tmp. A value of `.env.age` that a compose file
-interpolates is in the stack file as a `.env` value is: owner-only
-(test_secrets_engine.py)."""
+rollback takes the secret version the engine kept, and needs the identity
+(the kept stack file is sealed); and no plaintext is anywhere on the disk:
+`.kargo/`, the doit database, the output of every run, /tmp. Not even a
+value of `.env.age` that a compose file or a plain template interpolates,
+directly or through a `.env` variable made from it: the stack files, their
+kept versions and the rendered config are sealed, and a stack file reaches
+`docker stack deploy` through its standard input."""
 import os
 import stat
 import subprocess
@@ -31,7 +33,9 @@ OTHER = f"s3aled-other-{RUN}"      # secrets/other.age (the other stack)
 ENV = f"s3aled-env-{RUN}"          # .env.age, interpolated by the compose file
 TPL_VAR = f"s3aled-tplvar-{RUN}"   # .env.age, read by the encrypted template only
 TPL = f"s3aled-tpl-{RUN}"          # the encrypted template's own text
-EVERY = (FILE, FILE2, FILE3, OTHER, ENV, TPL_VAR, TPL)
+PLAIN_VAR = f"s3aled-plainvar-{RUN}"  # .env.age, read by a plain template
+LINKED = f"s3aled-linked-{RUN}"    # .env.age, in a .env variable stack b reads
+EVERY = (FILE, FILE2, FILE3, OTHER, ENV, TPL_VAR, TPL, PLAIN_VAR, LINKED)
 
 A_YML = """
 version: "3.8"
@@ -48,6 +52,8 @@ services:
     configs:
       - source: private
         target: /private.conf
+      - source: plain
+        target: /plain.conf
     deploy:
       replicas: 1
       endpoint_mode: dnsrr
@@ -62,6 +68,8 @@ secrets:
 configs:
   private:
     file: ../configs/app/private.conf
+  plain:
+    file: ../configs/app/plain.conf
 """
 
 B_YML = """
@@ -72,6 +80,8 @@ services:
     command: ["sleep", "3600"]
     stop_grace_period: 1s
     secrets: [other]
+    environment:
+      URL: ${{DERIVED}}
     deploy:
       replicas: 1
       endpoint_mode: dnsrr
@@ -144,11 +154,13 @@ def test_encrypted_workspace_deploys_and_no_plaintext_is_on_the_disk(images, tmp
     write(ws / ".age-recipients", f"# the team\n{keygen(key)}\n")
     age(f"{FILE}\n", ws, "secrets/token.txt.age")
     age(f"{OTHER}\n", ws, "secrets/other.age", armor=True)
-    env_text = f"APP_TOKEN={ENV}\nTPL_VALUE={TPL_VAR}\n"
+    env_text = (f"APP_TOKEN={ENV}\nTPL_VALUE={TPL_VAR}\nPLAIN_VALUE={PLAIN_VAR}\n"
+                f"LINKED={LINKED}\n")
     age(env_text, ws, ".env.age", armor=True)
     tpl_text = f"{TPL} ${{TPL_VALUE}}\n"
     age(tpl_text, ws, "configs/app/private.conf.tpl.age")
-    write(ws / ".env", "GREETING=not-a-secret\n")
+    write(ws / ".env", "GREETING=not-a-secret\nDERIVED=pg://u:${LINKED}@db\n")
+    write(ws / "configs/app/plain.conf.tpl", "plain ${PLAIN_VALUE}\n")  # not encrypted
     write(ws / f"deploy/{a}.yml", A_YML.format(service=a, p=prefix(a)))
     write(ws / f"deploy/{b}.yml", B_YML.format(service=b))
     k.env["KARGO_AGE_IDENTITY"] = str(key)
@@ -157,8 +169,10 @@ def test_encrypted_workspace_deploys_and_no_plaintext_is_on_the_disk(images, tmp
     run("deploy")
     assert read(client, svc_a, "/run/secrets/app_token") == f"{FILE}\n"
     assert read(client, svc_a, "/private.conf") == f"{TPL} {TPL_VAR}\n"
+    assert read(client, svc_a, "/plain.conf") == f"plain {PLAIN_VAR}\n"
     assert f"TOKEN={ENV}" in container_of(client, svc_a).attrs["Config"]["Env"]
     assert read(client, svc_b, "/run/secrets/other") == f"{OTHER}\n"
+    assert f"URL=pg://u:{LINKED}@db" in container_of(client, svc_b).attrs["Config"]["Env"]
     assert run("deploy").stdout == ""
     before, secrets_before = versions(client, svc_a, svc_b), secrets_of(client, f"kargo-{sa}")
 
@@ -214,7 +228,15 @@ def test_encrypted_workspace_deploys_and_no_plaintext_is_on_the_disk(images, tmp
     # deploy go at the next one
     now = secrets_of(client, f"kargo-{sa}")
     assert len(now) <= 2 and not set(now) & set(secrets_before), (now, secrets_before)
-    # a rollback takes the version the engine kept, never the workspace's file
+    # a rollback needs the identity (the kept stack file is sealed): one line
+    # without, nothing sent; with, it takes the version the engine kept,
+    # never the workspace's file
+    before = versions(client, svc_a, svc_b)
+    proc = run(f"rollback:{sa}", check=False, env={"KARGO_AGE_IDENTITY": str(tmp_path / "no")})
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode != 0 and len(lines) == 1, proc.stderr
+    assert "cannot decrypt: no age identity" in lines[0], lines
+    assert versions(client, svc_a, svc_b) == before
     run(f"rollback:{sa}", env={"KARGO_AGE_IDENTITY": str(key)})
     assert read(client, svc_a, "/run/secrets/app_token") == f"{FILE2}\n"
 
@@ -222,18 +244,16 @@ def test_encrypted_workspace_deploys_and_no_plaintext_is_on_the_disk(images, tmp
     for args, output in run.outputs:
         for text in EVERY:
             assert text not in output, f"`doit {' '.join(args)}` printed {text}"
-    kept = holders(k.merged, EVERY)
-    # the compose file's ${APP_TOKEN}: in the stack file and its kept
-    # versions, owner-only, as a .env value is; nothing else, nowhere else
-    assert kept == {f"stacks/{sa}.yml": 0o600, f".state/history/{sa}.json": 0o600}, kept
-    assert holders(k.merged, [t for t in EVERY if t != ENV]) == {}
+    assert holders(k.merged, EVERY) == {}
+    # what a compose file or a plain template made of `.env.age` values: sealed
+    for rel in (f"stacks/{sa}.yml", f"stacks/{sb}.yml", "configs/app/plain.conf"):
+        assert (k.merged / rel).read_bytes().startswith(b"kargo-sealed/v1 "), rel
+    assert "kargo-sealed/v1 " in (k.merged / f".state/history/{sa}.json").read_text()
     db = (k.merged / ".state/doit.db").read_bytes()
     assert not [t for t in EVERY if t.encode() in db]
     # the files of /tmp's own file system (-xdev: not a /proc a chroot
     # under /tmp has mounted, whose pagemaps are terabytes)
     grep = subprocess.run(["sh", "-c", 'find /tmp -xdev -type f -print0 | xargs -0 -r grep -lsF '
                            + " ".join(f"-e {t}" for t in EVERY)], capture_output=True, text=True)
-    found = [line for line in grep.stdout.splitlines()
-             if not line.startswith(f"{k.merged}/")]  # the stack file, above
-    assert found == [], found
+    assert grep.stdout == "", grep.stdout
     assert os.path.isdir(k.merged)

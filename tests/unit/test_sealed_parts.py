@@ -131,3 +131,61 @@ def test_a_value_of_env_age_is_never_public():
                       {"KARGO_PUBLIC": "shell", "A_TAG": "/w/.env:1", "B_TAG": "/w/.env.age:3"})
     shown = masking.public(env)
     assert shown("A_TAG") and not shown("B_TAG")
+
+
+@pytest.fixture
+def sealed_env(tmp_path, monkeypatch):
+    """(workspace, Environment) of a `.env` and a `.env.age` (PASS), the
+    identity that opens it in KARGO_AGE_IDENTITY."""
+    key = x25519.Identity.generate()
+    (tmp_path / "k.txt").write_text(f"{key}\n")
+    monkeypatch.setenv("KARGO_AGE_IDENTITY", str(tmp_path / "k.txt"))
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / ".age-recipients").write_text(f"{key.to_public()}\n")
+    (ws / ".env").write_text("URL=pg://u:${PASS}@db\nHOST=db\nNAME=${HOST}-1\n")
+    (ws / ".env.age").write_bytes(sealed.encrypt(b"PASS=s3cr3t\n", [str(key.to_public())]))
+    return ws
+
+
+def test_a_value_made_of_an_env_age_value_is_its_too(sealed_env):
+    from kargo_tasks.environment import load
+    files = [sealed_env / ".env", sealed_env / ".env.age"]
+    env = load(files, {"OTHER": "x"})
+    assert env.get("URL") == "pg://u:s3cr3t@db"
+    assert sealed.secret_names(env) == {"PASS", "URL"}
+    assert not masking.public(Environment(env.as_dict(), {}, env.made_from))("URL")
+    # the shell's PASS wins: nothing of `.env.age` is in it then
+    assert sealed.secret_names(load(files, {"PASS": "p"})) == set()
+
+
+def test_what_a_merged_file_is_sealed_for(sealed_env):
+    from kargo_tasks.environment import load
+    env = load([sealed_env / ".env", sealed_env / ".env.age"], {})
+    ws_env = str(sealed_env / ".env.age")
+    assert sealed.sealed_for("configs/a.conf", env, {"URL", "HOST"}, sealed_env) == ws_env
+    assert sealed.sealed_for("stacks/s.yml", env, {"HOST", "NAME"}, sealed_env) is None
+    assert sealed.sealed_for("stacks/s.yml", env, {"HOST"}, sealed_env,
+                             ["/w/deploy/web.yml.age"]) == "/w/deploy/web.yml.age"
+    # read from the disk by another program: its text, as a hook needs it
+    assert sealed.sealed_for("deploy/web_before.sh", env, {"PASS"}, sealed_env) is None
+
+
+def test_a_sealed_output_keeps_its_bytes_while_its_plaintext_is_the_same(sealed_env):
+    from kargo_tasks.environment import load
+    from kargo_tasks.merge import Source
+    env = load([sealed_env / ".env", sealed_env / ".env.age"], {})
+    target, rel = sealed_env / "out", str(sealed_env / ".env.age")
+    first = sealed.seal(b"pg://u:s3cr3t@db", rel, sealed_env, target)
+    assert first.startswith(sealed.MARK + rel.encode() + b"\n") and b"s3cr3t" not in first
+    target.write_bytes(first)
+    assert sealed.seal(b"pg://u:s3cr3t@db", rel, sealed_env, target) == first
+    other = sealed.seal(b"pg://u:n3w@db", rel, sealed_env, target)
+    assert other != first and sealed.open_merged(other) == b"pg://u:n3w@db"
+    assert sealed.open_merged(b"plain: text\n") == b"plain: text\n"
+    # a plain template: sealed when it read a value of `.env.age`, else as rendered
+    tpl = Source(sealed_env / "a.conf.tpl", "subst", "workspace")
+    assert sealed.stored(tpl, b"db-1", sealed_env, None, env, {"NAME"}, "configs/a.conf") \
+        == b"db-1"
+    assert sealed.open_merged(sealed.stored(tpl, b"pg://u:s3cr3t@db", sealed_env, None, env,
+                                            {"URL"}, "configs/a.conf")) == b"pg://u:s3cr3t@db"
