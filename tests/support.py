@@ -93,6 +93,21 @@ MINI_DEFAULTS = {
 }
 
 
+def age_keygen(path):
+    """A new age identity file at `path` (Debian's age-keygen); its public key."""
+    subprocess.run(["age-keygen", "-o", str(path)], check=True, capture_output=True)
+    return subprocess.run(["age-keygen", "-y", str(path)], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def age_encrypt(plain, recipients_file, out, armor=False):
+    """Debian's `age` encrypts `plain`, given on its stdin (never a file in
+    clear), for the recipients of `recipients_file` into `out`."""
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["age", *(["-a"] if armor else []), "-R", str(recipients_file), "-o", str(out)],
+                   input=plain.encode(), check=True)
+
+
 def retry(func, timeout=20):
     """None once `func` succeeded; its last error after `timeout` seconds (a
     network is busy until the last task container of a removed stack is gone)."""

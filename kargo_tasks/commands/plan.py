@@ -96,9 +96,13 @@ def stale_tasks(tasks, tasks_dict, dep_manager, targets):
 def execute(command, pos_args):
     """The body of `doit plan` (`command`: the doit command object)."""
     from kargo_tasks.operations.project import current
+    from kargo_tasks.workspace.sealed import sealed_sources
     project = current()
     if project.error:
         return refuse("plan", project.error)
+    encrypted = sealed_sources(project)
+    if encrypted:  # a plain workspace's plan says what it always said
+        command.outstream.write(f"encrypted (age): {', '.join(encrypted)}\n")
     control = TaskControl(command.task_list)
     selected = pos_args or [name for name in DEFAULT_TARGETS if name in control.tasks]
     tasks = order(control.tasks, selection(control, selected))

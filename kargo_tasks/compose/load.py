@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from kargo_tasks.base.errors import ConfigError
+from kargo_tasks.workspace import sealed
 from kargo_tasks.workspace.interpolate import substitute
 from . import schema as compose_schema, shortsyntax
 
@@ -63,7 +64,7 @@ class File:
         self.path, self.env, self.workdir, self.result = path, env, workdir, result
         from . import dockeryaml
         try:
-            text = dockeryaml.decode(path.read_bytes())
+            text = dockeryaml.decode(sealed.read_merged(path, result.sealed))
         except OSError as exc:
             raise ConfigError(f"cannot read: {exc.strerror}", where=str(path))
         except UnicodeDecodeError:
@@ -258,7 +259,7 @@ def _read_env_file(path, loaded, where):
     escapes, no interpolation; `NAME` alone is taken from the environment,
     and left out when the environment does not have it."""
     try:
-        text = Path(path).read_bytes().decode("utf-8")
+        text = sealed.read_merged(path, loaded.result.sealed).decode("utf-8")
     except OSError as exc:
         loaded.fail(f"env_file {path}: {exc.strerror}", where)
     except UnicodeDecodeError:

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kargo_tasks.base.errors import ConfigError
-from kargo_tasks.workspace import masking
+from kargo_tasks.workspace import masking, sealed
 from kargo_tasks.workspace.catalog import compose_file, extension_file
 from kargo_tasks.workspace.environment import prefix
 from . import merge as compose_merge, shortsyntax
@@ -59,6 +59,7 @@ class Resolved:
     inputs: list = field(default_factory=list)   # files read (besides the compose files)
     config_names: dict = field(default_factory=dict)  # kind -> {hashed names}
     warnings: list = field(default_factory=list)  # one line each, file named
+    sealed: list = field(default_factory=list)  # sealed sources whose text went into it
 
 
 def check_constraint(text, var, where):
@@ -182,7 +183,7 @@ def _hash_names(doc, stack, result):
             if isinstance(item, dict) and "file" in item and item.get("name"):
                 continue  # named by the operator: kept as written, as the CLI keeps it
             if isinstance(item, dict) and "file" in item:
-                content = Path(item["file"]).read_bytes()
+                content = sealed.read_merged(item["file"])  # the plaintext of a sealed one
                 # Swarm names are at most 64 characters: the hash must survive
                 base = stack.namespace.scope(key)[:51]
                 item["name"] = f"{base}_{hashlib.sha256(content).hexdigest()[:12]}"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from kargo_tasks.compose import resolve as compose
 from kargo_tasks.engine import client as engine
-from kargo_tasks.workspace import masking, templates
+from kargo_tasks.workspace import masking, sealed, templates
 from . import specdiff
 
 _SCRATCH: dict = {}  # id(project) -> TemporaryDirectory
@@ -36,7 +36,9 @@ def _scratch(project):
         for out, source in project.overlay.items():
             if out.split("/", 1)[0] == "images":
                 continue
-            data, _reads = templates.render(source, out, project.env)
+            data, reads = templates.render(source, out, project.env)
+            # never in clear here
+            data = sealed.stored(source, data, project.workspace, None, project.env, reads, out)
             path = Path(folder.name) / out
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)

@@ -30,7 +30,7 @@ from kargo_tasks.engine import client as engine, swarm
 from kargo_tasks.engine.endpoint import VARIABLES
 from kargo_tasks.workspace.environment import Environment, prefix
 from . import delta, history, preview
-from .stacks import read_record, send, text_digest, write_record
+from .stacks import open_text, read_record, send, text_digest, write_record
 from kargo_tasks.workspace.catalog import Stack
 from kargo_tasks.workspace.project import Project
 
@@ -113,7 +113,9 @@ def _same_engine(project, stack):
 def restore(project, stack, version, timeout):
     """Put `stack` on `version` and wait; failure lines, or []."""
     try:
-        doc = compose.load_stack(version["stack"], f"the recorded version of stack {stack.name}")
+        # a sealed one decrypted in memory: the identity is needed (sealed.py)
+        doc = compose.load_stack(open_text(version["stack"]),
+                                 f"the recorded version of stack {stack.name}")
         digests = pin(doc, version.get("images") or {},
                       swarm.image_digests(sorted({s.get("image") for s in doc["services"].values()}
                                                  - {None})))

@@ -21,9 +21,9 @@ from kargo_tasks.base.files import (SECRET_FILE, changed_files, ensure_dir, fing
                                     write_atomic, write_if_changed)
 from kargo_tasks.compose import resolve as compose
 from kargo_tasks.engine import swarm
-from kargo_tasks.workspace import templates
+from kargo_tasks.workspace import sealed, templates
 from kargo_tasks.workspace.catalog import HOOKS, hook_file
-from . import delta, history, preview
+from . import delta, history, preview, sealed_objects
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -54,7 +54,13 @@ def write_stack(project: Project, stack: Stack, key_of: Callable[[], bytes]) -> 
         # stderr: doit keeps an action's stdout to itself (verbosity 1)
         print(f"warning: {project.shown(line)}", file=sys.stderr, flush=True)
     target = stack_file(project, stack)
-    write_if_changed(target, resolved.text.encode(), SECRET_FILE)
+    data = resolved.text.encode()
+    # sealed when a value or a text of a sealed source went into it (sealed.py)
+    why = sealed.sealed_for(f"stacks/{stack.name}.yml", project.env, resolved.reads,
+                            project.workspace, resolved.sealed)
+    if why is not None:
+        data = sealed.seal(data, why, project.workspace, target)
+    write_if_changed(target, data, SECRET_FILE)
     return {"inputs": fingerprints(resolved.inputs),
             "env": project.env.digests(resolved.reads, key_of())}
 
@@ -77,13 +83,18 @@ class Resolved(NamedTuple):
     """A resolved stack file read back."""
     doc: dict
     digest: str
-    text: str
+    text: str  # as stored: sealed when the file is (sealed.py), as history keeps it
 
 
 def read_stack(project, stack):
     path = stack_file(project, stack)
     text = path.read_text(encoding="utf-8")
-    return Resolved(compose.load_stack(text, str(path)), text_digest(text), text)
+    return Resolved(compose.load_stack(open_text(text), str(path)), text_digest(text), text)
+
+
+def open_text(text):
+    """The plaintext of a stack file's text as stored (decrypted in memory)."""
+    return sealed.open_merged(text.encode()).decode("utf-8")
 
 
 def text_digest(text):
@@ -226,15 +237,13 @@ def engine_delta(project, stack, doc):
 def send(project, stack, doc, names):
     """Send the engine the services `names` of `doc` (those that differ from
     what runs)."""
-    sent = delta.subset(doc, list(names), swarm.existing_configs(stack.namespace))
-    # removed once sent: the resolved file stays the one copy of the values
-    # it holds (secrets among them)
-    path = project.layout.state / f"sent-{stack.name}.yml"
-    write_atomic(path, compose.dump(sent, escape=False).encode(), SECRET_FILE)
-    try:
-        swarm.deploy(stack.namespace, path)
-    finally:
-        path.unlink(missing_ok=True)
+    existing = swarm.existing_configs(stack.namespace)
+    # configs and secrets of encrypted files: made from memory, then external
+    existing |= sealed_objects.create(doc, names, existing, stack.namespace)
+    sent = delta.subset(doc, list(names), existing)
+    # through the CLI's standard input: the values it holds (a `.env.age`
+    # one among them) never land in a file
+    swarm.deploy(stack.namespace, compose.dump(sent, escape=False))
 
 
 # --- remove, update -----------------------------------------------------------------

@@ -403,12 +403,14 @@ def cli_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     return endpoint_mod.cli_env(current(), environ)
 
 
-def run_cli(args, *, what=None, timeout=600):
-    """Run `docker <args>`; returns stdout, raises EngineError with stderr."""
+def run_cli(args, *, what=None, timeout=600, stdin=None):
+    """Run `docker <args>` (`stdin`: the text given on its standard input);
+    returns stdout, raises EngineError with stderr."""
     command = ["docker", *args]
+    given = {"stdin": subprocess.DEVNULL} if stdin is None else {"input": stdin}
     try:
         proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL, env=cli_env())
+                              env=cli_env(), **given)
     except FileNotFoundError:
         raise EngineError("the docker command is not installed", command=" ".join(command))
     except subprocess.TimeoutExpired:

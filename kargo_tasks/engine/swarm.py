@@ -150,18 +150,22 @@ def image_digests(refs: Iterable[str]) -> dict[str, str | None]:
     return {ref: engine.registry_digest(ref) for ref in refs}
 
 
-def deploy(namespace: str, stack_file: str | Path) -> None:
+def deploy(namespace: str, text: str) -> None:
+    """`docker stack deploy` of the stack file `text`, given on its standard
+    input (`-c -`: the CLI's base for relative paths is then its working
+    folder; kargo's stack files have absolute paths only)."""
     # no --prune: kargo removes the services a stack no longer has itself
     # (remove_services), as it sends only the services that changed
-    _retrying(["stack", "deploy", "--with-registry-auth", "--compose-file", str(stack_file),
-               namespace], f"docker stack deploy {namespace}")
+    _retrying(["stack", "deploy", "--with-registry-auth", "--compose-file", "-", namespace],
+              f"docker stack deploy {namespace}", text)
 
 
-def _retrying(args, what):
+def _retrying(args, what, stdin=None):
     """A docker CLI command that updates services, again when another writer
     updated one since the CLI read it (engine.CONFLICT): the CLI reads them
     again, and a service it updated already is sent the same spec."""
-    return engine.retry_on_conflict(lambda _n: engine.run_cli(args, what=what), pause=0.2)
+    return engine.retry_on_conflict(
+        lambda _n: engine.run_cli(args, what=what, stdin=stdin), pause=0.2)
 
 
 def remove_services(names: Iterable[str]) -> None:

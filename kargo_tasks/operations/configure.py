@@ -10,7 +10,7 @@ import sys
 
 from kargo_tasks.base.actions import checker
 from kargo_tasks.base.files import PLAIN_FILE, SECRET_FILE, forget_folders, write_if_changed
-from kargo_tasks.workspace import templates
+from kargo_tasks.workspace import sealed, templates
 from kargo_tasks.workspace.merge import RESERVED
 from collections.abc import Callable, Collection
 from pathlib import Path
@@ -24,7 +24,7 @@ def output_mode(source, out):
     are secrets whatever their mode in the workspace: owner-only. Other copies
     keep the operator's mode (execute bits matter for hooks and build
     contexts)."""
-    if source.kind != "copy" or out.startswith("secrets/"):
+    if source.kind != "copy" or out.startswith("secrets/") or sealed.is_sealed(source.path):
         return SECRET_FILE
     return source.path.stat().st_mode & 0o755 or PLAIN_FILE
 
@@ -36,6 +36,8 @@ def write_output(project: Project, out: str, source: Source, key_of: Callable[[]
     if templates.COMPOSE_FILE.match(out) and out not in project.compose_files():
         _warn_if_broken(data, source)
     target = project.layout.merged / out
+    # kept sealed when a sealed source or a `.env.age` value went into it
+    data = sealed.stored(source, data, project.workspace, target, project.env, reads, out)
     write_if_changed(target, data, output_mode(source, out), durable=False)  # see files.py
     values = {"stamp": stamp(target), "source": [str(source.path), source.kind]}
     if reads:

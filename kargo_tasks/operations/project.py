@@ -13,7 +13,7 @@ from kargo_tasks.base import lock
 from kargo_tasks.base.errors import KargoError
 from kargo_tasks.base.files import SECRET_FILE, write_atomic
 from kargo_tasks.workspace import catalog as catalog_mod
-from kargo_tasks.workspace import environment, merge
+from kargo_tasks.workspace import environment, merge, sealed
 from kargo_tasks.workspace import layout as workspace_mod
 from kargo_tasks.workspace.project import Project
 
@@ -22,6 +22,8 @@ def env_files(lay, workspace):
     files = [lay.defaults / ".env.default"]
     if workspace is not None and (workspace / ".env").exists():
         files.append(workspace / ".env")
+    if workspace is not None and (workspace / sealed.ENV_FILE).exists():
+        files.append(workspace / sealed.ENV_FILE)  # decrypted in memory (sealed.py)
     return files
 
 

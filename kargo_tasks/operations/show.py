@@ -5,11 +5,10 @@ where kargo works (its root, the defaults, the code), the engine it talks
 to, the stacks and their services with the ports they publish (from the
 resolved stack files), the images, the hooks and the scripts."""
 import urllib.parse
-from pathlib import Path
 
 from kargo_tasks import __version__
 from kargo_tasks.base.errors import ConfigError, KargoError
-from kargo_tasks.workspace import layout as workspace_mod
+from kargo_tasks.workspace import layout as workspace_mod, sealed
 from kargo_tasks.workspace.catalog import is_hook, used_images
 from . import scripts
 from kargo_tasks.workspace.project import Project
@@ -41,7 +40,7 @@ def ports(stack_file):
     """{service: [(published, target, protocol)]} of a resolved stack file."""
     from kargo_tasks.compose.resolve import load_stack
     try:
-        doc = load_stack(Path(stack_file).read_text(encoding="utf-8"), str(stack_file))
+        doc = load_stack(sealed.read_merged(stack_file).decode("utf-8"), str(stack_file))
     except (OSError, KargoError):
         return None
     found = {}

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from kargo_tasks.base.errors import ConfigError
-from . import dotenv
+from . import dotenv, sealed
 from .interpolate import substitute
 from collections.abc import Collection, Iterable, Mapping
 
@@ -31,7 +31,7 @@ class Entry:
 def parse_env_file(path, last_wins=False):
     """The entries of one dotenv file, in order; syntax errors name the line."""
     try:
-        raw = path.read_bytes()
+        raw = sealed.read_source(path)  # `.env.age`: decrypted in memory
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", where=str(path))
     try:
@@ -47,9 +47,13 @@ def parse_env_file(path, last_wins=False):
 class Environment:
     """Resolved variables with where each came from ("file:line" or "shell")."""
 
-    def __init__(self, values, origins):
+    def __init__(self, values, origins, made_from=None):
         self._values = values
         self.origins = origins
+        # name -> the files whose lines its value was made from (its own and
+        # those of the variables it refers to): a value of `.env.age` carried
+        # into a `.env` one is still the encrypted file's (sealed.py)
+        self.made_from = made_from or {}
 
     def get(self, name, default=None):
         return self._values.get(name, default)
@@ -100,6 +104,7 @@ def load(files: Iterable[str | os.PathLike], shell: Mapping[str, str] | None = N
     values, origins = dict(shell), dict.fromkeys(shell, "shell")
     done: dict[tuple, str] = {}
     resolving: list[tuple] = []  # (name, layer) -> value; the (name, layer)s in progress
+    feeds: dict[tuple, frozenset] = {}  # (name, layer) -> the files its value was made from
 
     def value_at(name, layer):
         if layer < 0:
@@ -112,27 +117,32 @@ def load(files: Iterable[str | os.PathLike], shell: Mapping[str, str] | None = N
             cycle = " -> ".join([n for n, _ in resolving[resolving.index(key):]] + [name])
             raise ConfigError(f"circular reference {cycle}", where=entry.where)
         resolving.append(key)
+        file, line = entry.where.rsplit(":", 1)
+        files = {file}
         if entry.literal:
             value = entry.raw
         else:
-            file, line = entry.where.rsplit(":", 1)
-
             def lookup(other):
-                if other in values:  # the shell
-                    return values[other]
+                if other in shell:
+                    return shell[other]
                 if other not in layers:
                     return None
-                return value_at(other, layer - 1 if other == name else len(layers[other]) - 1)
+                at = (other, layer - 1 if other == name else len(layers[other]) - 1)
+                found = value_at(*at)
+                files.update(feeds.get(at, ()))
+                return found
             value = substitute(entry.raw, lookup, where=file, first_line=int(line))
         resolving.pop()
-        done[key] = value
+        done[key], feeds[key] = value, frozenset(files)
         return value
 
+    made_from = {}
     for name, entries in layers.items():
         if name not in values and (only is None or name in only):
             values[name] = value_at(name, len(entries) - 1)
             origins[name] = entries[-1].where
-    return Environment(values, origins)
+            made_from[name] = feeds[(name, len(entries) - 1)]
+    return Environment(values, origins, made_from)
 
 
 def prefix(name: str) -> str:

@@ -18,6 +18,8 @@ without the label, or with one that does not read, is hidden whole.
 import difflib
 import fnmatch
 
+from . import sealed
+
 PUBLIC = "KARGO_PUBLIC"
 LABEL = "org.kargo.masked"
 MASK = "***"
@@ -30,7 +32,9 @@ def public(env):
     """`name -> bool`: the variables whose values may show, as `KARGO_PUBLIC`
     lists them (names, or shell patterns such as `*_TAG`)."""
     patterns = env.words(PUBLIC)
-    return lambda name: any(fnmatch.fnmatchcase(name, p) for p in patterns)
+    # a value from an encrypted env file (sealed.py) is never shown
+    hidden = sealed.secret_names(env)
+    return lambda name: name not in hidden and any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
 def mark(value: str) -> str:

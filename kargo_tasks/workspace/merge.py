@@ -11,6 +11,7 @@ from pathlib import Path, PurePosixPath
 
 from kargo_tasks.base.errors import ConfigError
 from collections.abc import Iterable
+from . import sealed
 from .layout import Layout
 
 TEMPLATE_KINDS = {".j2": "jinja", ".tpl": "subst"}
@@ -58,12 +59,15 @@ def overlay(layer_list: Iterable[Layer]) -> dict[str, Source]:
     for layer in layer_list:
         mine: dict[str, Source] = {}
         for rel, path in walk(layer):
-            out, kind = output_of(rel)
+            # `X.age` (sealed.py) takes the place of `X`, template or not
+            out, kind = output_of(sealed.unsealed_name(rel))
             if layer.under:
                 out = f"{layer.under}/{out}"
             if out.split("/", 1)[0] in RESERVED:
                 raise ConfigError(f"{out.split('/', 1)[0]}/ is reserved for kargo's own files",
                                   where=str(path))
+            if sealed.is_sealed(rel) and sealed.refused(out):
+                raise ConfigError(sealed.refused(out), where=str(path))
             if out in mine:
                 raise ConfigError(f"both {mine[out].path.name} and {path.name} make {out}",
                                   where=str(path.parent))

@@ -11,7 +11,7 @@ import traceback
 from pathlib import Path
 
 from kargo_tasks.base.errors import ConfigError, KargoError
-from . import masking
+from . import masking, sealed
 from .interpolate import substitute
 from collections.abc import Callable, Mapping
 from .environment import Environment
@@ -25,7 +25,7 @@ def render(source: Source, out: str, env: Environment) -> tuple[bytes, set[str]]
     """(bytes, variables read) for output path `out` made from `source`."""
     where = str(source.path)
     try:
-        raw = source.path.read_bytes()
+        raw = sealed.read_source(source.path)  # `X.age`: decrypted in memory
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", where=where)
     reads: set[str] = set()
@@ -46,7 +46,7 @@ def marked(source, env, public):
     variables `public(name)` accepts (masking.py: which spans to hide)."""
     where = str(source.path)
     try:
-        raw = source.path.read_bytes()
+        raw = sealed.read_source(source.path)  # `X.age`: decrypted in memory
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", where=where)
     return _text(_decode(raw, where), source.kind, env, where, set(), public)
@@ -65,12 +65,12 @@ def labeler(overlay: Mapping[str, Source], merged: str | Path,
         except ValueError:
             return masking.ALL  # not a file of the merged configuration: unknown
         source = overlay.get(rel)
-        if rel.split("/", 1)[0] == "secrets" or source is None:
+        if rel.split("/", 1)[0] == "secrets" or source is None or sealed.is_sealed(source.path):
             return masking.ALL
         if source.kind == "copy":
             return masking.NONE
         try:
-            text = (Path(merged) / rel).read_bytes().decode("utf-8")
+            text = sealed.read_merged(Path(merged) / rel).decode("utf-8")
             return masking.encode(masking.spans_of(text, marked(source, env, shown)))
         except (OSError, UnicodeDecodeError, KargoError):
             return masking.ALL
