@@ -57,37 +57,47 @@ def _task_failed(err):
     return TaskFailed(str(err))
 
 
-def engine_check(func: Callable[[], Any], reason: str) -> Callable[..., Any]:
-    """A doit `uptodate` callable that asks the engine: an engine error means
-    "not up to date", so the action runs and reports it as one line.
-    `reason` is what `doit plan` says when it is not up to date."""
-    def check():
+class Check:
+    """A doit `uptodate` check that says why it is stale: up to date when
+    `why(values)` gives no reason. `doit plan` recognises it by its class
+    (doit's own checks are classes too: `result_dep`, `config_changed`) and
+    asks `explain(values)` for the reasons and `detail()` for more lines it
+    shows when the task would run (what a run need not know, and may cost
+    more to find)."""
+    # doit inspects the signature of every uptodate callable of every task on
+    # every run: one, made once, names the `task` and `values` it passes
+    __signature__ = inspect.Signature([
+        inspect.Parameter("task", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+        inspect.Parameter("values", inspect.Parameter.POSITIONAL_OR_KEYWORD)])
+
+    def __init__(self, name: str, why: Callable[[dict], list[str]],
+                 detail: Callable[[], list[str]] | None = None) -> None:
+        self.__name__ = name
+        self._why = why
+        self._detail = detail
+
+    def __call__(self, task: Any, values: dict) -> bool:
+        return not self._why(values)
+
+    def explain(self, values: dict) -> list[str]:
+        return self._why(values)
+
+    def detail(self) -> list[str]:
+        return self._detail() if self._detail is not None else []
+
+
+class EngineCheck(Check):
+    """A check that asks the engine: an engine error means "not up to date",
+    so the action runs and reports it as one line. `reason` is what `doit
+    plan` says when it is not up to date."""
+    __signature__ = inspect.Signature([])  # doit passes it nothing
+
+    def __init__(self, ask: Callable[[], Any], reason: str) -> None:
+        super().__init__("engine_check", lambda values: [reason])
+        self._ask = ask
+
+    def __call__(self) -> bool:  # type: ignore[override]  # doit calls it bare
         try:
-            return func()
+            return bool(self._ask())
         except KargoError:
             return False
-    check.__name__ = "engine_check"
-    check.explain = lambda values: [reason]  # type: ignore[attr-defined]
-    return check
-
-
-def checker(name: str, why: Callable[[dict], list[str]],
-            detail: Callable[[], list[str]] | None = None) -> Callable[..., Any]:
-    """An `uptodate` callable from `why(values) -> [reasons]`: up to date
-    when there is no reason, and `explain` tells the reasons. `detail()`:
-    more lines `doit plan` shows when the task would run (what a run needs
-    not know, and may cost more to find)."""
-    def check(task, values):
-        return not why(values)
-    check.__name__ = name
-    check.explain = why  # type: ignore[attr-defined]
-    if detail is not None:
-        check.detail = detail  # type: ignore[attr-defined]
-    # doit inspects every uptodate callable of every task on every run
-    check.__signature__ = _CHECK_SIGNATURE  # type: ignore[attr-defined]
-    return check
-
-
-_CHECK_SIGNATURE = inspect.Signature([
-    inspect.Parameter("task", inspect.Parameter.POSITIONAL_OR_KEYWORD),
-    inspect.Parameter("values", inspect.Parameter.POSITIONAL_OR_KEYWORD)])

@@ -9,7 +9,9 @@ that is missing, the stack that drifted. Exit 0 when nothing would run,
 EXIT_WOULD_RUN when something would.
 """
 from doit.control import TaskControl
+from doit.tools import config_changed, result_dep
 
+from kargo_tasks.base.actions import Check
 from kargo_tasks.base.exits import EXIT_REFUSED, EXIT_WOULD_RUN
 from kargo_tasks.base.graphs import dependencies_first
 
@@ -44,12 +46,11 @@ def explain(task, status, dep_manager, project):
     lines = []
     reasons = status.reasons
     for utd, _args, _kwargs in reasons.get("uptodate_false", ()):
-        why = getattr(utd, "explain", None)
-        if why is not None:
-            lines.extend(why(dep_manager.get_values(task.name)))
-        elif type(utd).__name__ == "result_dep":
+        if isinstance(utd, Check):
+            lines.extend(utd.explain(dep_manager.get_values(task.name)))
+        elif isinstance(utd, result_dep):
             lines.append(f"{utd.dep_name} changed what it made")
-        elif type(utd).__name__ == "config_changed":
+        elif isinstance(utd, config_changed):
             source = utd.config.get("source") if isinstance(utd.config, dict) else None
             lines.append(f"now made from {project.relative(source)}" if source
                          else "its configuration changed")
@@ -69,9 +70,8 @@ def explain(task, status, dep_manager, project):
     if not lines:
         lines.append("an input is remade first")
     for utd, _args, _kwargs in task.uptodate:
-        detail = getattr(utd, "detail", None)
-        if detail is not None:
-            lines.extend(detail())
+        if isinstance(utd, Check):
+            lines.extend(utd.detail())
     return lines
 
 

@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 
-from kargo_tasks.base.actions import checker
+from kargo_tasks.base.actions import Check
 from kargo_tasks.base.errors import EngineError, KargoError
 from kargo_tasks.base.files import changed_files, fingerprints
 from kargo_tasks.engine import client as engine
@@ -280,4 +280,4 @@ def current(project: Project, image_prefix: str,
         if remote != values.get("digest"):
             return [f"image {ref} is missing from its registry or differs there"]
         return []
-    return checker("image_current", why)
+    return Check("image_current", why)

@@ -15,7 +15,7 @@ import re
 import sys
 from typing import NamedTuple
 
-from kargo_tasks.base.actions import checker
+from kargo_tasks.base.actions import Check
 from kargo_tasks.base.errors import KargoError
 from kargo_tasks.base.files import (SECRET_FILE, changed_files, ensure_dir, fingerprints,
                                     write_atomic, write_if_changed)
@@ -74,7 +74,7 @@ def inputs_unchanged(project: Project, key_of: Callable[[], bytes]) -> Callable[
         return ([f"{path} changed" for path in changed_files(values.get("inputs"))]
                 + [f"variable {name} changed"
                    for name in project.env.changed(values["env"], key_of())])
-    return checker("inputs_unchanged", why)
+    return Check("inputs_unchanged", why)
 
 
 # --- what the last deploy left ------------------------------------------------------
@@ -207,7 +207,7 @@ def stacks_unchanged(project: Project, stacks: Sequence[Stack]) -> Callable[...,
     def detail():
         return [f"  {line}" if line.startswith(" ") else f"{stack.name}: {line}"
                 for stack in stacks for line in _preview(project, stack)]
-    return checker("stacks_unchanged", why, detail)
+    return Check("stacks_unchanged", why, detail)
 
 
 def _preview(project, stack):

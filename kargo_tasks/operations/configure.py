@@ -8,7 +8,7 @@ changes, and only then. Values themselves never reach the doit database.
 import os
 import sys
 
-from kargo_tasks.base.actions import checker
+from kargo_tasks.base.actions import Check
 from kargo_tasks.base.files import PLAIN_FILE, SECRET_FILE, forget_folders, write_if_changed
 from kargo_tasks.workspace import sealed, templates
 from kargo_tasks.workspace.merge import RESERVED
@@ -80,7 +80,7 @@ def unchanged(project: Project, out: str, source: Source, target: str | Path,
             return [f"the mode of {source.path} changed"]
         return [f"variable {name} changed"
                 for name in project.env.changed(values.get("env"), key_of())]
-    return checker("unchanged", why)
+    return Check("unchanged", why)
 
 
 def strays(project: Project, keep: Collection[str]) -> list[str]:

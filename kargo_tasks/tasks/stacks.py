@@ -15,7 +15,7 @@ import functools
 
 from doit.tools import result_dep
 
-from kargo_tasks.base.actions import engine_check, failing, guarded
+from kargo_tasks.base.actions import EngineCheck, failing, guarded
 from kargo_tasks.base.commandline import named_tasks
 from kargo_tasks.deploy.history import recorded
 from kargo_tasks.deploy.rollback import rollback
@@ -62,7 +62,7 @@ def _deploy(project, chosen, name, doc):
                      for path in [stack_file(project, stack), *hook_files(project, stack)]],
         "task_dep": ["_configure"],
         "uptodate": [stacks_unchanged(project, chosen),
-                     engine_check(lambda: applied(project.env, project.layout.root),
+                     EngineCheck(lambda: applied(project.env, project.layout.root),
                                   "node labels differ from <NODE>_LABELS")]
                     # a rebuilt image redeploys the stacks running it (delta.py)
                     + [result_dep(f"build:{image}") for image in images],
@@ -92,7 +92,7 @@ def _remove(project, chosen, name, doc):
         "doc": doc,
         "actions": [guarded(remove_stacks, project, chosen)],
         "task_dep": ["_configure"],
-        "uptodate": [engine_check(lambda: not any(snapshot(s.namespace) for s in chosen),
+        "uptodate": [EngineCheck(lambda: not any(snapshot(s.namespace) for s in chosen),
                                   "a stack is deployed")],
         "verbosity": 2,
     }
@@ -185,6 +185,6 @@ def task_labels():
         "doc": "apply <NODE>_LABELS to the Swarm nodes",
         "actions": [guarded(apply, project.env, project.layout.root)],
         "task_dep": ["_configure"],
-        "uptodate": [engine_check(lambda: applied(project.env, project.layout.root),
+        "uptodate": [EngineCheck(lambda: applied(project.env, project.layout.root),
                                   "node labels differ from <NODE>_LABELS")],
     }
