@@ -5,9 +5,20 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from support import (
+    CatalogRoot,
+    check_noop,
+    client,
+    docker_env,
+    log,
+    now,
+    run,
+    run_all,
+    services_with_prefix,
+    write,
+)
+
 from kargo_tasks.workspace.environment import prefix
-from support import (CatalogRoot, check_noop, client, docker_env, log, now, run, run_all,
-                     services_with_prefix, write)
 
 
 def p1_p2_p3(args, tmp, rid, base_ref, cleaner, res):

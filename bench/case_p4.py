@@ -4,7 +4,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from support import BulkRoot, FLOOR_DODO, check_noop, log, run, write
+from support import FLOOR_DODO, BulkRoot, check_noop, log, run, write
 
 
 def p4(args, tmp, res):

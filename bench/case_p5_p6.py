@@ -5,8 +5,10 @@ import sys
 import time
 from pathlib import Path
 
-from kargo_tasks.workspace.namespace import LABEL as NAMESPACE, Namespace
-from support import BenchError, ManyRoot, REPO, check_noop, client, log, remove_stacks, run
+from support import REPO, BenchError, ManyRoot, check_noop, client, log, remove_stacks, run
+
+from kargo_tasks.workspace.namespace import LABEL as NAMESPACE
+from kargo_tasks.workspace.namespace import Namespace
 
 
 def same_wait(projects):

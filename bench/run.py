@@ -34,7 +34,7 @@ from pathlib import Path
 from case_p1_p2_p3 import p1_p2_p3
 from case_p4 import p4
 from case_p5_p6 import p5
-from support import Cleaner, REGISTRY, Results, build_base, log, machine_line, remove_stacks
+from support import REGISTRY, Cleaner, Results, build_base, log, machine_line, remove_stacks
 
 
 def main(argv=None):

@@ -19,7 +19,8 @@ from pathlib import Path
 # names in it, a name's variable prefix, the manifests a registry is asked for
 from kargo_tasks.engine.client import MANIFEST_TYPES
 from kargo_tasks.workspace.environment import prefix
-from kargo_tasks.workspace.namespace import LABEL as NAMESPACE, Namespace
+from kargo_tasks.workspace.namespace import LABEL as NAMESPACE
+from kargo_tasks.workspace.namespace import Namespace
 
 REPO = Path(__file__).resolve().parent.parent
 DODO = REPO / "dodo.py"
@@ -361,7 +362,8 @@ def real_catalog():
     """The real defaults, read with kargo's own parsers (read only)."""
     sys.path.insert(0, str(REPO))
     from kargo_tasks.workspace import catalog as cat
-    from kargo_tasks.workspace import environment, merge, layout as workspace
+    from kargo_tasks.workspace import environment, merge
+    from kargo_tasks.workspace import layout as workspace
     lay = workspace.layout(REPO)
     env = environment.load([lay.defaults / ".env.default"], shell={})
     plan = merge.overlay(merge.layers(lay, None))

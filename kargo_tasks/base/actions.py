@@ -6,10 +6,10 @@ the message of a `TaskFailed` it returns; KARGO_DEBUG=1 keeps the traceback.
 import gc
 import inspect
 import os
-
-from .errors import KargoError
 from collections.abc import Callable
 from typing import Any
+
+from .errors import KargoError
 
 
 def failing(err: Exception) -> Callable[[], Any]:

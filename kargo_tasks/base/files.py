@@ -12,10 +12,10 @@ another size than the stamp its task recorded, so the next run rewrites it.
 import errno
 import os
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import KargoError
-from collections.abc import Iterable
 
 PRIVATE_DIR = 0o700
 SECRET_FILE = 0o600

@@ -16,6 +16,7 @@ fails a sync. The files a pull brought in submodules are in the workspace
 like any other (pull.py), so what they change is what moves.
 """
 from kargo_tasks.base.exits import EXIT_SYNCED
+
 from .plan import refuse
 
 

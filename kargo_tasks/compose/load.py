@@ -12,7 +12,9 @@ from pathlib import Path
 from kargo_tasks.base.errors import ConfigError
 from kargo_tasks.workspace import sealed
 from kargo_tasks.workspace.interpolate import substitute
-from . import schema as compose_schema, shortsyntax
+
+from . import schema as compose_schema
+from . import shortsyntax
 
 # Keys `docker stack deploy` ignores with a warning (cli/compose/types:
 # UnsupportedProperties, DeprecatedProperties); `depends_on` it ignores

@@ -33,18 +33,18 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kargo_tasks.base.errors import ConfigError
 from kargo_tasks.workspace import masking, sealed
-from kargo_tasks.workspace.catalog import compose_file, extension_file
-from kargo_tasks.workspace.environment import prefix
-from . import merge as compose_merge, shortsyntax
+from kargo_tasks.workspace.catalog import Stack, compose_file, extension_file
+from kargo_tasks.workspace.environment import Environment, prefix
+
+from . import merge as compose_merge
+from . import shortsyntax
 from .load import IGNORED, File
-from collections.abc import Callable
-from kargo_tasks.workspace.catalog import Stack
-from kargo_tasks.workspace.environment import Environment
 
 SPEC_LABEL = "org.kargo.spec"
 CONSTRAINT = re.compile(

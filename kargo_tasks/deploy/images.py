@@ -11,16 +11,15 @@ whose doit record is lost finds it built already and builds nothing.
 import hashlib
 import json
 import re
+from collections.abc import Callable
+from typing import Any
 
 from kargo_tasks.base.actions import Check
 from kargo_tasks.base.errors import EngineError, KargoError
 from kargo_tasks.base.files import changed_files, fingerprints
 from kargo_tasks.engine import client as engine
-from kargo_tasks.workspace.catalog import image_reference
+from kargo_tasks.workspace.catalog import Image, image_reference
 from kargo_tasks.workspace.environment import prefix
-from collections.abc import Callable
-from typing import Any
-from kargo_tasks.workspace.catalog import Image
 from kargo_tasks.workspace.project import Project
 
 INPUTS_LABEL = "org.kargo.inputs"

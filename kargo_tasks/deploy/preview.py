@@ -15,6 +15,7 @@ from pathlib import Path
 from kargo_tasks.compose import resolve as compose
 from kargo_tasks.engine import client as engine
 from kargo_tasks.workspace import masking, sealed, templates
+
 from . import specdiff
 
 _SCRATCH: dict = {}  # id(project) -> TemporaryDirectory

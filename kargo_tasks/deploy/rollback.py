@@ -26,13 +26,15 @@ import os
 from kargo_tasks.base.errors import EngineError, KargoError
 from kargo_tasks.compose import resolve as compose
 from kargo_tasks.compose.shortsyntax import reference
-from kargo_tasks.engine import client as engine, swarm
+from kargo_tasks.engine import client as engine
+from kargo_tasks.engine import swarm
 from kargo_tasks.engine.endpoint import VARIABLES
+from kargo_tasks.workspace.catalog import Stack
 from kargo_tasks.workspace.environment import Environment, prefix
+from kargo_tasks.workspace.project import Project
+
 from . import delta, history, preview
 from .stacks import open_text, read_record, send, text_digest, write_record
-from kargo_tasks.workspace.catalog import Stack
-from kargo_tasks.workspace.project import Project
 
 TIMEOUT = "KARGO_DEPLOY_TIMEOUT"
 

@@ -16,14 +16,15 @@ with `<STACK>_ATOMIC` that does not converge is put back on the version that
 ran before (rollback.py), and still fails the deploy.
 """
 import sys
+from collections.abc import Sequence
 
 from kargo_tasks.base.errors import KargoError
 from kargo_tasks.engine import labels, swarm
-from . import delta, history, rollback
-from .stacks import engine_delta, hook_files, read_stack, send, stale_reasons, write_record
-from collections.abc import Sequence
 from kargo_tasks.workspace.catalog import Stack
 from kargo_tasks.workspace.project import Project
+
+from . import delta, history, rollback
+from .stacks import engine_delta, hook_files, read_stack, send, stale_reasons, write_record
 
 
 def deploy(project: Project, stacks: Sequence[Stack]) -> None:

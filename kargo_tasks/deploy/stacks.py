@@ -13,22 +13,27 @@ import hashlib
 import json
 import re
 import sys
-from typing import NamedTuple
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
 
 from kargo_tasks.base.actions import Check
 from kargo_tasks.base.errors import KargoError
-from kargo_tasks.base.files import (SECRET_FILE, changed_files, ensure_dir, fingerprints,
-                                    write_atomic, write_if_changed)
+from kargo_tasks.base.files import (
+    SECRET_FILE,
+    changed_files,
+    ensure_dir,
+    fingerprints,
+    write_atomic,
+    write_if_changed,
+)
 from kargo_tasks.compose import resolve as compose
 from kargo_tasks.engine import swarm
 from kargo_tasks.workspace import sealed, templates
-from kargo_tasks.workspace.catalog import HOOKS, hook_file
-from . import delta, history, preview, sealed_objects
-from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
-from typing import Any
-from kargo_tasks.workspace.catalog import Stack
+from kargo_tasks.workspace.catalog import HOOKS, Stack, hook_file
 from kargo_tasks.workspace.project import Project
+
+from . import delta, history, preview, sealed_objects
 
 NODE_LABEL = re.compile(r"^\s*node\.labels\.([A-Za-z0-9_.-]+)\s*(==|!=)")
 

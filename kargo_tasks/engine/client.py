@@ -25,13 +25,12 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from kargo_tasks.base.errors import EngineError
+
 from . import endpoint as endpoint_mod
-from collections.abc import Mapping
-from typing import Any
 
 T = TypeVar("T")
 

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 from kargo_tasks.base.errors import ConfigError
-from kargo_tasks.workspace.environment import prefix
+from kargo_tasks.workspace.environment import Environment, prefix
+
 from . import client as engine
-from kargo_tasks.workspace.environment import Environment
 
 MANAGED_PREFIX = "org.kargo.managed"
 

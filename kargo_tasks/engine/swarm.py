@@ -7,14 +7,16 @@ for drift costs one round trip.
 import functools
 import os
 import time
-
-from kargo_tasks.base.errors import EngineError, KargoError
-from . import client as engine
-from kargo_tasks.workspace.namespace import LABEL as NAMESPACE, Namespace
-from .progress import Progress
 from collections.abc import Collection, Iterable
 from pathlib import Path
+
+from kargo_tasks.base.errors import EngineError, KargoError
 from kargo_tasks.workspace.environment import Environment
+from kargo_tasks.workspace.namespace import LABEL as NAMESPACE
+from kargo_tasks.workspace.namespace import Namespace
+
+from . import client as engine
+from .progress import Progress
 
 FAILED = {"failed", "rejected"}
 # Failed tasks of the new spec tolerated while a service restarts, before the

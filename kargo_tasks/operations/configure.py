@@ -7,15 +7,14 @@ changes, and only then. Values themselves never reach the doit database.
 """
 import os
 import sys
+from collections.abc import Callable, Collection
+from pathlib import Path
+from typing import Any
 
 from kargo_tasks.base.actions import Check
 from kargo_tasks.base.files import PLAIN_FILE, SECRET_FILE, forget_folders, write_if_changed
 from kargo_tasks.workspace import sealed, templates
-from kargo_tasks.workspace.merge import RESERVED
-from collections.abc import Callable, Collection
-from pathlib import Path
-from typing import Any
-from kargo_tasks.workspace.merge import Source
+from kargo_tasks.workspace.merge import RESERVED, Source
 from kargo_tasks.workspace.project import Project
 
 

@@ -17,10 +17,10 @@ one line carrying git's own reason (every line of it, not its last).
 import re
 import shutil
 import subprocess
+from pathlib import Path
 from typing import NamedTuple
 
 from kargo_tasks.base.errors import KargoError
-from pathlib import Path
 from kargo_tasks.workspace.project import Project
 
 GITLINK = "160000"   # the mode of a submodule in a git tree

@@ -9,13 +9,13 @@ the command line's extra arguments passed on, its exit code passed back.
 import os
 import subprocess
 import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from doit.exceptions import TaskFailed
 
 from kargo_tasks.base.errors import KargoError
 from kargo_tasks.engine import client as engine
-from collections.abc import Iterable, Sequence
-from pathlib import Path
 from kargo_tasks.workspace.project import Project
 
 FOLDER = "scripts/"

@@ -8,10 +8,12 @@ import urllib.parse
 
 from kargo_tasks import __version__
 from kargo_tasks.base.errors import ConfigError, KargoError
-from kargo_tasks.workspace import layout as workspace_mod, sealed
+from kargo_tasks.workspace import layout as workspace_mod
+from kargo_tasks.workspace import sealed
 from kargo_tasks.workspace.catalog import is_hook, used_images
-from . import scripts
 from kargo_tasks.workspace.project import Project
+
+from . import scripts
 
 
 def use(project: Project, workspace: str = "") -> None:

@@ -8,8 +8,15 @@ from .images import task_build, task_import
 from .info import task_show, task_use
 from .operations import task_exec, task_pull
 from .sealed import task_edit, task_encrypt, task_rekey
-from .stacks import (task__stack, task_deploy, task_labels, task_redeploy, task_remove,
-                     task_rollback, task_update)
+from .stacks import (
+                     task__stack,
+                     task_deploy,
+                     task_labels,
+                     task_redeploy,
+                     task_remove,
+                     task_rollback,
+                     task_update,
+)
 
 __all__ = ["task_use", "task_show", "task_configure", "task__configure", "task__stack",
            "task_deploy", "task_remove", "task_update", "task_redeploy", "task_rollback",

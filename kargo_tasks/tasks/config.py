@@ -1,10 +1,11 @@
 """doit's configuration, shared by dodo.py and the `kargo` command, and what
 a run does before doit starts (`start`): importing this module does nothing."""
 import gc
+from collections.abc import Sequence
 
 from kargo_tasks.workspace.layout import layout
+
 from .report import Reporter
-from collections.abc import Sequence
 
 DOIT_CONFIG = {
     # The doit database lives with the merged configuration it describes.

@@ -3,9 +3,11 @@ import functools
 
 from kargo_tasks.base.actions import guarded
 from kargo_tasks.deploy.images import build_image, current, import_image
-from kargo_tasks.operations.project import current as current_project, digest_key
+from kargo_tasks.operations.project import current as current_project
+from kargo_tasks.operations.project import digest_key
 from kargo_tasks.workspace.catalog import used_images
 from kargo_tasks.workspace.environment import prefix
+
 from .common import each
 
 

@@ -4,6 +4,7 @@ from kargo_tasks.base.actions import failing, guarded
 from kargo_tasks.operations.project import current
 from kargo_tasks.operations.pull import pull_action
 from kargo_tasks.operations.scripts import of, run, summary, task_name
+
 from .common import each
 
 

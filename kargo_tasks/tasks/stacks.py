@@ -20,12 +20,20 @@ from kargo_tasks.base.commandline import named_tasks
 from kargo_tasks.deploy.history import recorded
 from kargo_tasks.deploy.rollback import rollback
 from kargo_tasks.deploy.schedule import deploy
-from kargo_tasks.deploy.stacks import (hook_files, inputs_unchanged, remove_stacks, stack_file,
-                                       stacks_unchanged, update_stack, write_stack)
+from kargo_tasks.deploy.stacks import (
+    hook_files,
+    inputs_unchanged,
+    remove_stacks,
+    stack_file,
+    stacks_unchanged,
+    update_stack,
+    write_stack,
+)
 from kargo_tasks.engine.labels import applied, apply
 from kargo_tasks.engine.swarm import snapshot
 from kargo_tasks.operations.project import current, digest_key
 from kargo_tasks.workspace.catalog import Stack, images_of
+
 from .common import NEEDS_ENV, each, stacks, stand_ins
 
 

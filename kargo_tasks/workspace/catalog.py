@@ -8,14 +8,15 @@ does not converge rolls it back; a service's compose file is
 folders of `images/` with a Dockerfile; the `weacast-loader` context makes one
 image per model of `WEACAST_MODELS`.
 """
+from collections.abc import Collection
 from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
 
 from kargo_tasks.base.errors import ConfigError
 from kargo_tasks.base.graphs import dependencies_first
+
 from .environment import Environment, prefix
 from .namespace import Namespace
-from collections.abc import Collection
 
 LOADER_CONTEXT = "weacast-loader"
 # the words Go's strconv.ParseBool takes, as the docker CLI's boolean flags do

@@ -12,12 +12,13 @@ import hmac
 import json
 import os
 import re
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from kargo_tasks.base.errors import ConfigError
+
 from . import dotenv, sealed
 from .interpolate import substitute
-from collections.abc import Collection, Iterable, Mapping
 
 
 @dataclass(frozen=True)

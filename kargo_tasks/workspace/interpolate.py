@@ -22,9 +22,9 @@ refuse it, as `docker stack deploy` does ("invalid interpolation format");
 `.env` values and templates keep it, as compose keeps it in `.env` files.
 """
 import re
+from collections.abc import Callable
 
 from kargo_tasks.base.errors import ConfigError
-from collections.abc import Callable
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 OPERATORS = (":-", ":?", ":+", "-", "?", "+")

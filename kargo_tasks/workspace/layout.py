@@ -9,11 +9,11 @@ The workspace is chosen with `kargo use --workspace DIR` (recorded in
 `.workspace` at the root) and `KARGO_WORKSPACE` overrides it.
 """
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from kargo_tasks.base.errors import ConfigError
-from collections.abc import Mapping
 
 PACKAGE = Path(__file__).resolve().parent.parent
 RECORD = ".workspace"

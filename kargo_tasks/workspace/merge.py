@@ -6,11 +6,12 @@ Layers, later wins: `defaults/` (at the top of `.kargo/`), `images/` (under
 directory listings only, so it is cheap enough to do on every doit load.
 """
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from kargo_tasks.base.errors import ConfigError
-from collections.abc import Iterable
+
 from . import sealed
 from .layout import Layout
 

@@ -6,7 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kargo_tasks.base.errors import ConfigError, KargoError
-from . import catalog as catalog_mod, environment, layout as workspace_mod
+
+from . import catalog as catalog_mod
+from . import environment
+from . import layout as workspace_mod
 from .catalog import files_of
 
 

@@ -8,13 +8,14 @@ is what makes the output stale (and nothing else in the environment).
 import os
 import re
 import traceback
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from kargo_tasks.base.errors import ConfigError, KargoError
+
 from . import masking, sealed
-from .interpolate import substitute
-from collections.abc import Callable, Mapping
 from .environment import Environment
+from .interpolate import substitute
 from .merge import Source
 
 YAML_SUFFIXES = (".yml", ".yaml")
