@@ -197,10 +197,8 @@ def _mask_labels(doc, masks, result):
     result.reads.add(masking.PUBLIC)
     for item in (doc.get("configs") or {}).values():
         if isinstance(item, dict) and "file" in item:
-            labels = item.get("labels") or {}
-            if isinstance(labels, list):
-                labels = dict(entry.partition("=")[::2] for entry in map(str, labels))
-            item["labels"] = {**labels, masking.LABEL: masks(item["file"])}
+            item["labels"] = {**shortsyntax.labels(item.get("labels")),
+                              masking.LABEL: masks(item["file"])}
 
 
 def _host_for_the_cli(entry):

@@ -47,6 +47,15 @@ def _split(spec):
     return ":".join(parts[:-2]), parts[-2], parts[-1]
 
 
+def labels(value: list | dict | None) -> dict:
+    """Labels in their mapping form: a list is read as the CLI reads one
+    (`key=value`, a bare `key` empty). The one rule, for the labels kargo adds
+    to a config and to a config it creates itself."""
+    if isinstance(value, list):
+        return dict(str(entry).partition("=")[::2] for entry in value)
+    return dict(value or {})
+
+
 def reference(ref: str | dict) -> dict:
     """A service's config or secret reference in its long form: the short
     one is the name alone (`configs: [site]`), the long one `{source: site,

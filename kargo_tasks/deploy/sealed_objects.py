@@ -7,7 +7,7 @@ import hashlib
 from typing import Any
 
 from kargo_tasks.base.errors import EngineError, KargoError
-from kargo_tasks.compose.shortsyntax import reference
+from kargo_tasks.compose import shortsyntax
 from kargo_tasks.engine import client as engine
 from kargo_tasks.workspace import sealed
 from kargo_tasks.workspace.namespace import LABEL as NAMESPACE
@@ -21,7 +21,7 @@ def create(doc: dict[str, Any], names: list[str] | set[str], existing: set[str],
     external, as delta.subset does for every config it has)."""
     made = set()
     for kind in ("configs", "secrets"):
-        used = {reference(ref)["source"]
+        used = {shortsyntax.reference(ref)["source"]
                 for name in names for ref in doc["services"][name].get(kind) or ()}
         for key, item in (doc.get(kind) or {}).items():
             if key not in used or not isinstance(item, dict) or not item.get("file"):
@@ -35,7 +35,7 @@ def create(doc: dict[str, Any], names: list[str] | set[str], existing: set[str],
                     and name.startswith(f"{project}_"):
                 raise KargoError(f"{kind[:-1]} {key}: its file changed since the stack file "
                                  "was resolved (deploy again)", where=item["file"])
-            labels = {**_labels(item.get("labels")), NAMESPACE: project}
+            labels = {**shortsyntax.labels(item.get("labels")), NAMESPACE: project}
             api = engine.client().api
             try:
                 if kind == "secrets":
@@ -53,8 +53,3 @@ def create(doc: dict[str, Any], names: list[str] | set[str], existing: set[str],
             made.add(name)
     return made
 
-
-def _labels(labels: Any) -> dict[str, str]:
-    if isinstance(labels, list):
-        return dict(str(entry).partition("=")[::2] for entry in labels)
-    return dict(labels or {})
