@@ -32,7 +32,7 @@ class Help:
 
 class Plan(DoitCmdBase):
     name = "plan"
-    read_only = True  # base/commandline.READ_ONLY: no run lock (tests/unit/test_doit_commands.py)
+    read_only = True  # no run lock, the garbage collector kept (base/commandline.commands)
     doc_purpose = "list the tasks that would run and why, touching nothing"
     doc_usage = "[TASK ...]"
     doc_description = Help("Exit status: 0 when nothing would run, {EXIT_WOULD_RUN} when "

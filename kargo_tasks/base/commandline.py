@@ -1,13 +1,28 @@
 """What a doit command line asks for: whether it may run tasks (the run lock
 and the garbage collector depend on it), and which tasks it names."""
+import functools
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-# doit's read-only commands, and kargo's whose class in kargo_commands.py says
-# read_only (tests/unit/test_doit_commands.py holds the two together)
-READ_ONLY = {"list", "info", "help", "tabcompletion", "dumpdb", "strace", "plan", "graph"}
-COMMANDS = READ_ONLY | {"run", "clean", "forget", "ignore", "auto", "reset-dep", "sync"}
+# doit's own commands that only read: doit's classes carry no such flag. kargo's
+# commands say it on their class (`read_only` in kargo_commands.py), the one place
+# a kargo command is declared.
+DOIT_READ_ONLY = frozenset({"list", "info", "help", "tabcompletion", "dumpdb", "strace"})
 TAKES_VALUE = {"-f", "--file", "-d", "--dir"}  # doit's options before the command
+
+
+@functools.cache
+def commands() -> Mapping[str, bool]:
+    """{command name: whether it only reads}, as doit resolves the names of a
+    run started here: its own commands, then the plugins of pyproject.toml and
+    of the installed entry points (doit's order). A plugin's class is taken
+    through doit's loader, which finds the module doit itself loaded for this
+    run (an import by name here would find the installed kargo_commands, not
+    the checkout's, and reach above kargo_tasks)."""
+    from doit.doit_cmd import DoitMain
+    found = DoitMain().get_cmds()
+    return {name: bool(getattr(found.get_plugin(name), "read_only", name in DOIT_READ_ONLY))
+            for name in found}
 
 
 def _positional(argv):
@@ -23,13 +38,13 @@ def wanted(argv: Sequence[str] | None = None) -> bool:
     """Whether a doit command line may run tasks (the safe side when unsure)."""
     argv = sys.argv[1:] if argv is None else argv
     first = next(_positional(argv), None)
-    return first not in READ_ONLY
+    return first is None or not commands().get(first, False)
 
 
 def named_tasks(argv: Sequence[str] | None = None) -> list[str]:
     """The task names a command line gives (`doit deploy:web` -> deploy:web)."""
     argv = sys.argv[1:] if argv is None else argv
     names = [arg for arg in _positional(argv) if "=" not in arg]
-    if names and names[0] in COMMANDS:
+    if names and names[0] in commands():
         names = names[1:]
     return names

@@ -1,8 +1,13 @@
 """kargo's doit commands are declared once each, in kargo_commands.py (a class
-with its `read_only` flag); what must name them elsewhere does: both plugin
-tables of pyproject.toml, and the command line's read-only set (a read-only
-command takes no run lock and keeps the garbage collector)."""
+with its `read_only` flag): a read-only command takes no run lock and keeps
+the garbage collector, which the command line learns from the class that
+doit resolves for the name, not from a list of its own. What doit itself
+needs to find a plugin names every class: both plugin tables of
+pyproject.toml (the wheel's entry points; the checkout's own table)."""
 import inspect
+import os
+import sys
+import textwrap
 import tomllib
 from pathlib import Path
 
@@ -33,7 +38,46 @@ def test_both_plugin_tables_name_every_command():
     assert config["tool"]["doit"]["plugins"]["command"] == wanted
 
 
-def test_the_command_line_knows_which_commands_only_read():
-    for name, cls in declared().items():
-        assert (name in commandline.READ_ONLY) == cls.read_only, name
-        assert name in commandline.COMMANDS, name
+def test_the_command_line_knows_which_commands_only_read(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    commandline.commands.cache_clear()
+    try:
+        known = commandline.commands()
+        for name, cls in declared().items():
+            assert known[name] == cls.read_only, name
+            assert commandline.wanted([name]) is not cls.read_only, name
+        assert commandline.wanted(["deploy:web"]) and commandline.wanted([])
+        assert not commandline.wanted(["-f", "dodo.py", "info", "deploy:web"])
+        assert commandline.named_tasks(["-f", "x", "plan", "deploy:web", "A=1"]) == ["deploy:web"]
+    finally:
+        commandline.commands.cache_clear()
+
+
+def test_a_new_command_is_known_from_its_class_alone(tmp_path, monkeypatch):
+    """A command declared as a class and named in the plugin table, nothing
+    else: the command line knows whether it only reads, and takes its name for
+    a command, not a task."""
+    (tmp_path / "some_commands.py").write_text(textwrap.dedent("""
+        from doit.cmd_base import DoitCmdBase
+
+        class Peek(DoitCmdBase):
+            name = "peek"
+            read_only = True
+
+        class Poke(DoitCmdBase):
+            name = "poke"
+            read_only = False
+    """))
+    (tmp_path / "pyproject.toml").write_text('[tool.doit.plugins.command]\n'
+                                             'peek = "some_commands:Peek"\n'
+                                             'poke = "some_commands:Poke"\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(os.fspath(tmp_path))
+    commandline.commands.cache_clear()
+    try:
+        assert not commandline.wanted(["peek", "deploy:web"])
+        assert commandline.wanted(["poke"])
+        assert commandline.named_tasks(["peek", "deploy:web"]) == ["deploy:web"]
+    finally:
+        commandline.commands.cache_clear()
+        sys.modules.pop("some_commands", None)
