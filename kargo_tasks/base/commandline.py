@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 # doit's read-only commands, and kargo's whose class in kargo_commands.py says
 # read_only (tests/unit/test_doit_commands.py holds the two together)
-READ_ONLY = {"list", "info", "help", "tabcompletion", "dumpdb", "strace", "plan", "graph"}
+READ_ONLY = {"list", "info", "help", "tabcompletion", "dumpdb", "strace", "plan", "graph", "status"}
 COMMANDS = READ_ONLY | {"run", "clean", "forget", "ignore", "auto", "reset-dep", "sync"}
 TAKES_VALUE = {"-f", "--file", "-d", "--dir"}  # doit's options before the command
 # kargo's tasks that only read (`logs:<stack>`): a command line naming only

@@ -211,7 +211,7 @@ def _connection():
     return _open(TIMEOUT)
 
 
-def _open(timeout):
+def _open(timeout: float | None) -> http.client.HTTPConnection:
     """A new connection to the engine of this run (`timeout`: of each read,
     None for none)."""
     point = current()
@@ -222,10 +222,10 @@ def _open(timeout):
     elif url.scheme == "ssh":
         conn = _SSHConnection(url)
     elif url.scheme == "tcp" and point.tls:
-        conn = http.client.HTTPSConnection(url.hostname, url.port, timeout=timeout,
+        conn = http.client.HTTPSConnection(url.hostname or "", url.port, timeout=timeout,
                                            context=_ssl_context(point.tls))
     elif url.scheme == "tcp":
-        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=timeout)
+        conn = http.client.HTTPConnection(url.hostname or "", url.port, timeout=timeout)
     else:
         raise EngineError(f"cannot reach an engine at {point.describe()}: unknown scheme "
                           f"{url.scheme!r}", command="choose the Docker engine")

@@ -213,7 +213,7 @@ def _write(text: str) -> None:
     sys.stdout.flush()
 
 
-def _follow(streams, emit):
+def _follow(streams: list, emit: Callable[[engine_logs.Line, dict], object]) -> None:
     """Read every stream in a thread of its own; write what came, in the order
     of its times, HOLD seconds after it came; until each stream ends or
     Ctrl-C (which ends it quietly)."""
@@ -229,7 +229,7 @@ def _follow(streams, emit):
 
     for service, logs in streams:
         threading.Thread(target=read, args=(service, logs), daemon=True).start()
-    running, held = len(streams), []
+    running, held = len(streams), []  # type: int, list
     try:
         while running or held:
             try:
