@@ -15,14 +15,16 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 from kargo_tasks.base.errors import ConfigError, KargoError
+from kargo_tasks.engine import endpoint
 from kargo_tasks.engine import logs as engine_logs
 from kargo_tasks.engine import swarm
-from kargo_tasks.workspace import masking, templates
-from kargo_tasks.workspace.catalog import Stack
+from kargo_tasks.workspace import masking, sealed, templates
+from kargo_tasks.workspace.catalog import Catalog, Stack
 from kargo_tasks.workspace.environment import Environment
+from kargo_tasks.workspace.environment import prefix as env_prefix
 from kargo_tasks.workspace.project import Project
 
 SEPARATOR = " | "
@@ -90,17 +92,36 @@ def prefix(service: str, how: str | None, slot: int | None, node: str) -> str:
     return service
 
 
-def hidden(env: Environment, specs: Iterable[Mapping], secrets: Iterable[str]) -> list[str]:
+def printed_anyway(catalog: Catalog) -> set[str]:
+    """The variables whose values kargo prints itself (`doit list`, `show`,
+    `plan`, `status`): the stacks and their services (`STACKS`,
+    `<STACK>_STACK`, `<STACK>_DEPENDS`), the images the services run
+    (`<SERVICE>_IMAGE`, `_TAG`) and the engine (`DOCKER_HOST`, ...).
+    Masking them would hide nothing and blank every line naming a service."""
+    names = {"STACKS", *endpoint.VARIABLES}
+    for stack in catalog.stacks.values():
+        names |= {f"{env_prefix(stack.name)}_STACK", f"{env_prefix(stack.name)}_DEPENDS"}
+        names |= {f"{env_prefix(service)}_{kind}" for service in stack.services
+                  for kind in ("IMAGE", "TAG")}
+    names |= {f"{image.prefix}_{kind}" for image in catalog.images.values()
+              for kind in ("IMAGE", "TAG")}
+    return names
+
+
+def hidden(env: Environment, specs: Iterable[Mapping], secrets: Iterable[str],
+           printed: Collection[str] = ()) -> list[str]:
     """What no line may show: the values of the environment that are not
-    public, set by an env file or reaching a container (`specs`: the
-    services' specs; a variable only the shell sets reaches a log only
-    through one), each line of a value on its own; and each line of the
-    texts of `secrets/`."""
+    public (nor `printed` anyway), set by an env file or reaching a container
+    (`specs`: the services' specs; a variable only the shell sets reaches a
+    log only through one), each line of a value on its own; and each line of
+    the texts of `secrets/`."""
     shown = masking.public(env)
+    secret = sealed.secret_names(env)  # never shown, whatever else says
     reaching = {entry.partition("=")[2] for spec in specs
                 for entry in ((spec.get("TaskTemplate") or {}).get("ContainerSpec") or {})
                 .get("Env") or ()}
-    values = {env.get(name) for name in env.names() if not shown(name)
+    values = {env.get(name) for name in env.names()
+              if (name in secret or not (shown(name) or name in printed))
               and (env.origins.get(name) != "shell" or env.get(name) in reaching)}
     return sorted({line.strip() for text in [*values, *secrets] if text
                    for line in text.splitlines() if line.strip()})
@@ -187,7 +208,8 @@ def show(project: Project, stack: Stack, service: str = "", follow: bool = False
         services = {full: services[full]}
     if not services:
         raise KargoError(f"stack {stack.name} is not deployed ({namespace})")
-    hide = hidden(project.env, [s["Spec"] for s in services.values()], secret_texts(project))
+    hide = hidden(project.env, [s["Spec"] for s in services.values()], secret_texts(project),
+                  printed_anyway(project.catalog))
     labels = Labels(namespace, services)
     width = labels.width()
     write = out or _write

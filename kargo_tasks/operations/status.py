@@ -207,6 +207,8 @@ def _state(row):
     job = row["job"]
     if job and job["result"] != "failed":
         text += f"; job {job['result']}"
+    if row["update"] in ("updating", "paused"):
+        text += f"; update {row['update']}"
     return text
 
 

@@ -110,3 +110,16 @@ def test_a_command_line_of_logs_tasks_only_takes_no_run_lock():
     assert not wanted(["run", "logs:kano:api", "--tail", "5", "logs:ows"])
     assert wanted(["logs:kano", "deploy"])  # a deploy with it: the lock
     assert wanted(["deploy:kano"]) and wanted([])
+
+
+def test_what_kargo_prints_anyway_is_not_masked_but_an_encrypted_value_always_is():
+    from kargo_tasks.workspace.catalog import Catalog, Image, Stack
+    catalog = Catalog({"web": Stack("web", ("front", "api"), ())}, {"app": Image("app", "x", ())})
+    printed = logs.printed_anyway(catalog)
+    assert {"STACKS", "WEB_STACK", "WEB_DEPENDS", "FRONT_IMAGE", "API_TAG", "APP_IMAGE",
+            "DOCKER_HOST"} <= printed
+    env = Environment({"WEB_STACK": "front api", "PASSWORD": "hunter22", "FRONT_TAG": "sealed-1"},
+                      {"WEB_STACK": "/d/.env.default:1", "PASSWORD": "/ws/.env:1",
+                       "FRONT_TAG": "/ws/.env.age:1"})
+    found = logs.hidden(env, [], [], printed)
+    assert "front api" not in found and "hunter22" in found and "sealed-1" in found
