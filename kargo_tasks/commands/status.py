@@ -20,9 +20,9 @@ FORMATS = ("text", "json")
 
 
 def _reasons(project, stack, stale, control, dep_manager, services):
-    """Why a deploy of `stack` would run: the lines of the stale tasks that
-    feed it (its merged files, its stack file, its images), then what its
-    deploy's check of the cluster says."""
+    """Why a deploy of `stack` would run: (the lines of the stale tasks that
+    feed it: its merged files, its stack file, its images; what its deploy's
+    check of the cluster says)."""
     from kargo_tasks.deploy.stacks import stale_reasons
     from kargo_tasks.workspace.catalog import images_of
     found = []
@@ -39,8 +39,7 @@ def _reasons(project, stack, stale, control, dep_manager, services):
             task, status = stale[f"build:{image}"]
             found += [f"image {image}: {line}"
                       for line in explain(task, status, dep_manager, project, details=False)]
-    found += stale_reasons(project, stack, services)
-    return list(dict.fromkeys(found))
+    return list(dict.fromkeys(found)), stale_reasons(project, stack, services)
 
 
 def execute(command, fmt, html_file):
@@ -65,10 +64,14 @@ def execute(command, fmt, html_file):
     try:
         services = swarm.all_services()
         host = engine.current().host
-        rows = [status.rows(status.read(
-            project, stack, services,
-            _reasons(project, stack, stale, control, command.dep_manager, services), host))
-            for stack in stacks]
+        rows = []
+        for stack in stacks:
+            changed, cluster = _reasons(project, stack, stale, control, command.dep_manager,
+                                        services)
+            # the workspace changed since its stack file was resolved: each
+            # service is compared with what a deploy would send now
+            rows.append(status.rows(status.read(project, stack, services, changed + cluster,
+                                                host, fresh=bool(changed))))
     except KargoError as err:
         sys.stderr.write(f"kargo: status: {err}\n")
         return 1

@@ -68,6 +68,8 @@ def parse(stream: int, payload: bytes) -> Line | None:
     text = payload.decode("utf-8", "replace")
     if text.endswith("\n"):
         text = text[:-1]
+    if text.endswith("\r"):  # a tty's line ending
+        text = text[:-1]
     parts = text.split(" ", 2)
     if len(parts) < 2:
         return None

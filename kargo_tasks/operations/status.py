@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from kargo_tasks.base.errors import KargoError
-from kargo_tasks.deploy import delta, history
+from kargo_tasks.deploy import delta, history, preview
 from kargo_tasks.deploy.stacks import read_record, read_stack, stack_file, text_digest
 from kargo_tasks.engine import swarm
 from kargo_tasks.workspace.catalog import Stack
@@ -39,10 +39,12 @@ ACTIVE = {"new", "allocated", "pending", "assigned", "accepted", "preparing", "r
 # --- reading ----------------------------------------------------------------------------
 
 def read(project: Project, stack: Stack, services: list[dict], reasons: Sequence[str],
-         host: str | None) -> dict:
+         host: str | None, fresh: bool = False) -> dict:
     """What `rows` needs of `stack`, asked of the engine and read from
     `.kargo/` (`services`: every service of the swarm, with task counts;
-    `reasons`: why `plan` would deploy the stack; `host`: the engine's)."""
+    `reasons`: why `plan` would deploy the stack; `host`: the engine's;
+    `fresh`: compare with the stack resolved from the workspace as it is now,
+    as `plan` does, not with its last stack file)."""
     mine = {s["Spec"]["Name"]: s for s in services
             if (s["Spec"].get("Labels") or {}).get(NAMESPACE) == stack.namespace}
     found: dict[str, Any] = {"stack": stack.name, "namespace": str(stack.namespace),
@@ -57,7 +59,7 @@ def read(project: Project, stack: Stack, services: list[dict], reasons: Sequence
     found["previous"] = _version(versions.get("previous"))
     found["since"] = history.written_at(project.layout, stack) if versions.get("current") else None
     try:
-        doc = read_stack(project, stack).doc
+        doc = preview.resolve_now(project, stack) if fresh else read_stack(project, stack).doc
     except (OSError, KargoError) as err:
         found["error"] = f"cannot read stacks/{stack.name}.yml: {getattr(err, 'strerror', None) or err}"
         return found

@@ -87,7 +87,7 @@ def test_status_after_a_deploy_then_after_a_change_outside_kargo(stackenv, tmp_p
     after = status(env, "--html", str(html_file))
     assert after.returncode == DIFFERS
     web = next(line for line in after.stdout.splitlines() if line.strip().startswith("web "))
-    assert web.endswith("changed outside kargo"), web
+    assert "  changed outside kargo" in web, web  # (and "; update updating" while it does)
     assert f"  ! service {web_name} was changed outside kargo" in after.stdout
     heading = next(line for line in after.stdout.splitlines() if line.startswith(f"{env.a}  "))
     assert heading.endswith("DIFFERS")
@@ -116,3 +116,38 @@ def test_status_with_a_bad_format_is_one_line(stackenv):
     proc = stackenv.run("status", "--format", "yaml", check=False)
     assert proc.returncode == 3
     assert proc.stderr == "kargo: status: --format yaml: give text or json\n"
+
+
+def stack_of(env, name):
+    doc = json.loads(status(env, "--format", "json").stdout)
+    return {s["stack"]: s for s in doc["stacks"]}[name]
+
+
+def test_status_says_a_workspace_change_then_a_rollback(stackenv):
+    env = stackenv
+    env.run("deploy")
+    first = stack_of(env, env.a)["version"]
+    # the workspace changed, not yet deployed: plan's reason, the service a
+    # deploy would send, and the stack that does not read it as it was
+    env.set_env(f"MOTTO={CANARY}\n")
+    proc = status(env)
+    assert proc.returncode == DIFFERS
+    assert "  ! variable MOTTO changed" in proc.stdout
+    web = next(line for line in proc.stdout.splitlines() if line.strip().startswith("web "))
+    assert web.endswith("  changed"), web
+    assert next(line for line in proc.stdout.splitlines()
+                if line.startswith(f"{env.b}  ")).endswith("as the workspace says")
+    assert CANARY not in proc.stdout + proc.stderr
+
+    env.run("deploy")
+    a = stack_of(env, env.a)
+    assert a["version"] != first and a["rollback_to"] == first and not a["differs"]
+    assert f"rollback:{env.a} goes back to {first}" in status(env).stdout
+
+    env.run(f"rollback:{env.a}")
+    a = stack_of(env, env.a)
+    assert a["version"] == first and a["rolled_back"] is True and a["differs"] is True
+    assert f"rolled back: what runs is not stacks/{env.a}.yml" in a["reasons"]
+    proc = status(env)
+    assert proc.returncode == DIFFERS and "rolled back (a deploy puts the workspace's back)" in \
+        proc.stdout

@@ -40,6 +40,9 @@ def test_a_multiplexed_body_is_read_frame_by_frame():
 def test_a_tty_body_is_read_line_by_line():
     body = b"a\nbc\nd"
     assert list(engine_logs.raw_lines(reader(body))) == [(1, b"a"), (1, b"bc"), (1, b"d")]
+    # what the engine sends for a service with `tty: true` (seen on dockerd 20.10)
+    line = f"2026-12-02T15:53:28.902899856Z {DETAILS} tty line one\r".encode()
+    assert engine_logs.parse(1, line).text == "tty line one"
 
 
 def test_details_are_url_encoded_pairs_and_a_line_without_a_task_is_left():
