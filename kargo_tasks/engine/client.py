@@ -245,11 +245,15 @@ def _query(params):
     return urllib.parse.urlencode(out)
 
 
+def _target(path, params):
+    query = _query(params)
+    return urllib.parse.quote(path, safe="/:@") + (f"?{query}" if query else "")
+
+
 def get(what: str, path: str, *, missing: bool = False, **params: Any) -> Any:
     """GET `path` (e.g. "/services") from the engine; its JSON. With
     `missing=True`, None when the engine answers 404."""
-    query = _query(params)
-    target = urllib.parse.quote(path, safe="/:@") + (f"?{query}" if query else "")
+    target = _target(path, params)
     conn = _connection()
     for attempt in (1, 2):
         try:
@@ -267,13 +271,17 @@ def get(what: str, path: str, *, missing: bool = False, **params: Any) -> Any:
     if response.status == 404 and missing:
         return None
     if response.status >= 400:
-        try:
-            message = json.loads(body).get("message") or ""
-        except ValueError:
-            message = body.decode(errors="replace").strip()
-        raise EngineError(f"{what}: {message}", command=what, exit_code=response.status,
-                          stderr=message)
+        raise _refused(what, response.status, body)
     return json.loads(body)
+
+
+def _refused(what, status, body):
+    """The EngineError of an answer >= 400 (`body`: its bytes)."""
+    try:
+        message = json.loads(body).get("message") or ""
+    except ValueError:
+        message = body.decode(errors="replace").strip()
+    return EngineError(f"{what}: {message}", command=what, exit_code=status, stderr=message)
 
 
 class Stream:
@@ -314,8 +322,7 @@ class Stream:
 def stream(what: str, path: str, **params: Any) -> Stream:
     """GET `path` on a connection of its own with no read timeout; the body
     as a Stream (an answer >= 400 is an EngineError, as for `get`)."""
-    query = _query(params)
-    target = urllib.parse.quote(path, safe="/:@") + (f"?{query}" if query else "")
+    target = _target(path, params)
     conn = _open(None)
     try:
         conn.request("GET", target)
@@ -326,12 +333,7 @@ def stream(what: str, path: str, **params: Any) -> Stream:
     if response.status >= 400:
         body = response.read()
         conn.close()
-        try:
-            message = json.loads(body).get("message") or ""
-        except ValueError:
-            message = body.decode(errors="replace").strip()
-        raise EngineError(f"{what}: {message}", command=what, exit_code=response.status,
-                          stderr=message)
+        raise _refused(what, response.status, body)
     return Stream(conn, response)
 
 
