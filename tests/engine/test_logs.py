@@ -149,3 +149,33 @@ def test_logs_follow_until_ctrl_c_and_hold_no_lock(printing, background):
     assert seen == sorted(seen) and seen[0] == 1  # what came before, then what came
     assert {"web.1", "web.2"} <= {label for _t, label, _x in found}
     assert TOKEN not in run.stdout and FILE_SECRET not in run.stdout
+
+
+GLOBAL = """
+version: "3.8"
+services:
+  worker:
+    image: ${BUSYBOX}
+    command: ["sh", "-c", "echo worker here; exec sleep 3600"]
+    stop_grace_period: 1s
+    deploy:
+      mode: global
+      endpoint_mode: dnsrr
+    networks: [back]
+networks:
+  back:
+    external: true
+    name: ${DOCKER_BACK_NETWORK}
+"""
+
+
+def test_a_global_service_names_the_node_of_each_line(stackenv):
+    env = stackenv
+    write(env.kargo.workspace / "deploy/worker.yml", GLOBAL)
+    env.run(f"deploy:{env.b}")
+    node = env.client.info()["Name"]  # a single-node swarm: the one task's node
+    deadline = time.monotonic() + 30
+    while "worker here" not in (out := env.run(f"logs:{env.b}").stdout):
+        assert time.monotonic() < deadline, out
+        time.sleep(0.5)
+    assert out == f"worker@{node} | worker here\n"
