@@ -102,3 +102,21 @@ def test_html_escapes_what_it_shows():
     doc = status.document([status.rows(read(reasons=["<b>file</b> changed"]))], "unix:///x")
     page = status.page(doc, "now")
     assert "<b>file</b>" not in page and "&lt;b&gt;file&lt;/b&gt; changed" in page
+
+
+def test_modes_as_docker_names_them_and_a_run_once_service_is_a_job():
+    assert status.mode({"Mode": {"Replicated": {"Replicas": 2}}}) == "replicated"
+    assert status.mode({"Mode": {"Global": {}}}) == "global"
+    assert status.mode({"Mode": {"ReplicatedJob": {}}}) == "replicated-job"
+    assert status.mode({"Mode": {"GlobalJob": {}}}) == "global-job"
+    assert status.mode({"Mode": {"Global": {}},
+                        "TaskTemplate": {"RestartPolicy": {"Condition": "none"}}}) == "global-job"
+
+
+def test_a_jobs_last_result_is_its_latest_task():
+    assert status.job_result([]) == {"result": "none", "detail": "", "at": None}
+    running = [task("j", "complete", "2026-01-01T00:00:00Z"), task("j", "running", "2026-01-02T00:00:00Z")]
+    assert status.job_result(running)["result"] == "running"
+    refused = [task("j", "rejected", "2026-01-01T00:00:00Z", err="no such image")]
+    assert status.job_result(refused) == {"result": "failed", "detail": "no such image",
+                                          "at": "2026-01-01T00:00:00Z"}
