@@ -92,17 +92,24 @@ def prefix(service: str, how: str | None, slot: int | None, node: str) -> str:
     return service
 
 
+# kargo's own settings (README "Variables"), whose values it shows itself
+SETTINGS = ("STACKS", "DOCKER_FRONT_NETWORK", "DOCKER_BACK_NETWORK", "DOCKER_ENDPOINT_MODE",
+            "DOCKER_PORT_MODE", "KARGO_DEPLOY_TIMEOUT", "KARGO_PUBLIC", "KARGO_WORKSPACE")
+
+
 def printed_anyway(catalog: Catalog) -> set[str]:
     """The variables whose values kargo prints itself (`doit list`, `show`,
-    `plan`, `status`): the stacks and their services (`STACKS`,
-    `<STACK>_STACK`, `<STACK>_DEPENDS`), the images the services run
-    (`<SERVICE>_IMAGE`, `_TAG`) and the engine (`DOCKER_HOST`, ...).
-    Masking them would hide nothing and blank every line naming a service."""
-    names = {"STACKS", *endpoint.VARIABLES}
+    `plan`, `status`) or that are its own settings: the stacks and their
+    services (`STACKS`, `<STACK>_STACK`, `_DEPENDS`, `_ATOMIC`), what `plan`
+    shows of a service (`<SERVICE>_IMAGE`, `_TAG`, `_REPLICAS`,
+    `_CONSTRAINTS`), the networks, modes and timeout, and the engine
+    (`DOCKER_HOST`, ...). Masking them would hide nothing, and blank every
+    line naming a service, or every `host` and `300` of a line."""
+    names = {*SETTINGS, *endpoint.VARIABLES}
     for stack in catalog.stacks.values():
-        names |= {f"{env_prefix(stack.name)}_STACK", f"{env_prefix(stack.name)}_DEPENDS"}
+        names |= {f"{env_prefix(stack.name)}_{kind}" for kind in ("STACK", "DEPENDS", "ATOMIC")}
         names |= {f"{env_prefix(service)}_{kind}" for service in stack.services
-                  for kind in ("IMAGE", "TAG")}
+                  for kind in ("IMAGE", "TAG", "REPLICAS", "CONSTRAINTS")}
     names |= {f"{image.prefix}_{kind}" for image in catalog.images.values()
               for kind in ("IMAGE", "TAG")}
     return names

@@ -120,7 +120,8 @@ def test_what_kargo_prints_anyway_is_not_masked_but_an_encrypted_value_always_is
     catalog = Catalog({"web": Stack("web", ("front", "api"), ())}, {"app": Image("app", "x", ())})
     printed = logs.printed_anyway(catalog)
     assert {"STACKS", "WEB_STACK", "WEB_DEPENDS", "FRONT_IMAGE", "API_TAG", "APP_IMAGE",
-            "DOCKER_HOST"} <= printed
+            "API_REPLICAS", "DOCKER_HOST", "DOCKER_PORT_MODE", "KARGO_DEPLOY_TIMEOUT"} <= printed
+    assert "FRONT_ARCHIVE" not in printed and "GREETING" not in printed
     env = Environment({"WEB_STACK": "front api", "PASSWORD": "hunter22", "FRONT_TAG": "sealed-1"},
                       {"WEB_STACK": "/d/.env.default:1", "PASSWORD": "/ws/.env:1",
                        "FRONT_TAG": "/ws/.env.age:1"})
