@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from typing import TypeVar
 
 from kargo_tasks.base.errors import ConfigError, KargoError
 from kargo_tasks.engine import endpoint
@@ -27,6 +28,7 @@ from kargo_tasks.workspace.environment import Environment
 from kargo_tasks.workspace.environment import prefix as env_prefix
 from kargo_tasks.workspace.project import Project
 
+T = TypeVar("T")
 SEPARATOR = " | "
 # Lines of a followed stack are held this long after they arrive, then
 # written in the order of their times: the lines each service had already
@@ -141,10 +143,11 @@ def render(line: engine_logs.Line, label: str, width: int, hide: Sequence[str],
     return f"{head}{label:<{width}}{SEPARATOR}{masking.hide(line.text, hide)}"
 
 
-def interleave(lines: Iterable[engine_logs.Line]) -> list[engine_logs.Line]:
-    """Lines of several services in the order of their times (a service's own
-    lines keep their order when two have the same time)."""
-    return sorted(lines, key=lambda line: line.time)
+def interleave(lines: Iterable[tuple[engine_logs.Line, T]]) -> list[tuple[engine_logs.Line, T]]:
+    """(line, what it goes with) of several services in the order of the
+    lines' times (a service's own lines keep their order when two have the
+    same time)."""
+    return sorted(lines, key=lambda pair: pair[0].time)
 
 
 # --- reading ----------------------------------------------------------------------------
@@ -224,8 +227,7 @@ def show(project: Project, stack: Stack, service: str = "", follow: bool = False
                for s in services.values()]
     try:
         if not follow:
-            lines = [(line, s) for s, logs in streams for line in logs]
-            for line, s in sorted(lines, key=lambda pair: pair[0].time):
+            for line, s in interleave((line, s) for s, logs in streams for line in logs):
                 write(render(line, labels.of(s, line), width, hide, timestamps))
             return
         _follow(streams, lambda line, s: write(render(line, labels.of(s, line), width, hide,
@@ -270,9 +272,9 @@ def _follow(streams: list, emit: Callable[[engine_logs.Line, dict], object]) -> 
             except queue.Empty:
                 pass
             ripe = time.monotonic() - HOLD if running else float("inf")
-            ready = sorted((h for h in held if h[0] <= ripe), key=lambda h: h[1].time)
+            ready = interleave((line, service) for at, line, service in held if at <= ripe)
             held = [h for h in held if h[0] > ripe]
-            for _at, line, service in ready:
+            for line, service in ready:
                 emit(line, service)
     except KeyboardInterrupt:
         return  # Ctrl-C is how a follow ends: no traceback, no error

@@ -73,7 +73,8 @@ def test_interleaved_by_time_each_service_keeping_its_order():
     a2 = engine_logs.Line("2026-01-01T00:00:03.000000000Z", "a", "", 1, "a2")
     b1 = engine_logs.Line("2026-01-01T00:00:02.000000000Z", "b", "", 1, "b1")
     same = engine_logs.Line("2026-01-01T00:00:03.000000000Z", "a", "", 1, "a3")
-    assert [x.text for x in logs.interleave([a1, a2, same, b1])] == ["a1", "b1", "a2", "a3"]
+    found = logs.interleave([(a1, "a"), (a2, "a"), (same, "a"), (b1, "b")])
+    assert [(x.text, s) for x, s in found] == [("a1", "a"), ("b1", "b"), ("a2", "a"), ("a3", "a")]
 
 
 def test_hidden_values_are_the_environment_but_public_and_shell_only_ones():
