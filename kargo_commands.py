@@ -1,4 +1,4 @@
-"""kargo's doit commands (`plan`, `graph`, `sync`, and `list`, which says
+"""kargo's doit commands (`plan`, `status`, `graph`, `sync`, and `list`, which says
 when the environment cannot be read) and database backend (`Database`), registered as
 doit plugins in pyproject.toml.
 
@@ -41,6 +41,27 @@ class Plan(DoitCmdBase):
     def _execute(self, pos_args=None):
         from kargo_tasks.commands import plan
         return plan.execute(self, pos_args)
+
+
+class Status(DoitCmdBase):
+    name = "status"
+    read_only = True  # as Plan
+    doc_purpose = "per stack, what runs against what the workspace says, touching nothing"
+    doc_usage = "[--format text|json] [--html FILE]"
+    doc_description = Help("One line per service: running/desired tasks, image digest, state "
+                           "(drift, a job's last result), URLs. Exit status: 0 all as the "
+                           "workspace says, {EXIT_WOULD_RUN} something differs, "
+                           "{EXIT_REFUSED} bad input.")
+    cmd_options = (
+        {"name": "fmt", "long": "format", "type": str, "default": "text",
+         "help": "text (a line per service) or json (README: doit status)"},
+        {"name": "html_file", "long": "html", "type": str, "default": "",
+         "help": "also write the status as one self-contained HTML page to this file"},
+    )
+
+    def _execute(self, fmt="text", html_file=""):
+        from kargo_tasks.commands import status
+        return status.execute(self, fmt, html_file)
 
 
 class Graph(DoitCmdBase):

@@ -9,6 +9,11 @@ from collections.abc import Mapping, Sequence
 # a kargo command is declared.
 DOIT_READ_ONLY = frozenset({"list", "info", "help", "tabcompletion", "dumpdb", "strace"})
 TAKES_VALUE = {"-f", "--file", "-d", "--dir"}  # doit's options before the command
+# kargo's tasks that only read (`logs:<stack>`): a command line naming only
+# those takes no run lock, so a followed log never holds up a deploy; the
+# options of theirs that take a value, when written as a word of their own
+READ_ONLY_TASKS = ("logs",)
+TASK_TAKES_VALUE = {"--since", "--tail"}
 
 
 @functools.cache
@@ -25,10 +30,10 @@ def commands() -> Mapping[str, bool]:
             for name in found}
 
 
-def _positional(argv):
+def _positional(argv, takes_value=TAKES_VALUE):
     args = iter(argv)
     for arg in args:
-        if arg in TAKES_VALUE:
+        if arg in takes_value:
             next(args, None)
         elif not arg.startswith("-"):
             yield arg
@@ -38,7 +43,11 @@ def wanted(argv: Sequence[str] | None = None) -> bool:
     """Whether a doit command line may run tasks (the safe side when unsure)."""
     argv = sys.argv[1:] if argv is None else argv
     first = next(_positional(argv), None)
-    return first is None or not commands().get(first, False)
+    if first is not None and commands().get(first, False):
+        return False
+    words = [a for a in _positional(argv, TAKES_VALUE | TASK_TAKES_VALUE) if a != "run"]
+    return not words or not all(w.split(":", 1)[0] in READ_ONLY_TASKS and ":" in w
+                                for w in words)
 
 
 def named_tasks(argv: Sequence[str] | None = None) -> list[str]:

@@ -41,8 +41,9 @@ def selection(control, names):
     return list(names)
 
 
-def explain(task, status, dep_manager, project):
-    """Lines saying why `task` would run."""
+def explain(task, status, dep_manager, project, details=True):
+    """Lines saying why `task` would run (`details`: and what its checks add,
+    e.g. what a deploy would change in each service)."""
     lines = []
     reasons = status.reasons
     for utd, _args, _kwargs in reasons.get("uptodate_false", ()):
@@ -69,7 +70,7 @@ def explain(task, status, dep_manager, project):
         lines.append(f"{project.relative(path)} does not exist yet")
     if not lines:
         lines.append("an input is remade first")
-    for utd, _args, _kwargs in task.uptodate:
+    for utd, _args, _kwargs in task.uptodate if details else ():
         if isinstance(utd, Check):
             lines.extend(utd.detail())
     return lines

@@ -13,11 +13,16 @@ or when its image reference now resolves to another digest (a rebuilt image).
 Without a record of the last deploy (lost), the label and the image decide:
 a change made outside kargo since is then not seen.
 """
+from collections.abc import Mapping
+
 from kargo_tasks.compose.resolve import SPEC_LABEL
 from kargo_tasks.compose.shortsyntax import reference
+from kargo_tasks.workspace.namespace import Namespace
 
 
-def to_send(doc, namespace, deployed, record, digests):
+def to_send(doc: Mapping, namespace: Namespace, deployed: Mapping[str, dict],
+            record: Mapping | None, digests: Mapping[str, str | None]
+            ) -> tuple[dict[str, str], list[str]]:
     """({service: why} to send, [full names of services to remove]).
 
     `deployed`: {full name: engine service} of the stack; `record`: {full

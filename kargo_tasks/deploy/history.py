@@ -8,6 +8,7 @@ runs when the workspace cannot be read). Owner-only, like the stack files: a
 stack file holds values of the environment.
 """
 import json
+from typing import Any
 
 from kargo_tasks.base.files import SECRET_FILE, ensure_dir, write_atomic
 from kargo_tasks.workspace.layout import Layout
@@ -18,7 +19,7 @@ def history_file(layout, stack):
     return layout.state / "history" / f"{stack.name}.json"
 
 
-def read(layout, stack):
+def read(layout: Layout, stack: Any) -> dict:
     """{"current": version, "previous": version}, either may be missing."""
     try:
         return json.loads(history_file(layout, stack).read_text(encoding="utf-8"))
@@ -56,6 +57,16 @@ def converged(layout, stack, new, timeout=None):
     if timeout is not None:
         record["timeout"] = timeout
     _write(layout, stack, record)
+
+
+def written_at(layout: Layout, stack: Any) -> float | None:
+    """When the version that runs was put in place (a deploy converged on it,
+    or a rollback went back to it): the time the file was last written,
+    None without one."""
+    try:
+        return history_file(layout, stack).stat().st_mtime
+    except OSError:
+        return None
 
 
 def recorded(layout: Layout) -> list[str]:

@@ -15,13 +15,15 @@ from pathlib import Path
 from kargo_tasks.compose import resolve as compose
 from kargo_tasks.engine import client as engine
 from kargo_tasks.workspace import masking, sealed, templates
+from kargo_tasks.workspace.catalog import Stack
+from kargo_tasks.workspace.project import Project
 
 from . import specdiff
 
 _SCRATCH: dict = {}  # id(project) -> TemporaryDirectory
 
 
-def resolve_now(project, stack):
+def resolve_now(project: Project, stack: Stack) -> dict:
     """The stack file a deploy would send now, as a document."""
     scratch = _scratch(project)
     resolved = compose.resolve(stack, scratch, project.env,

@@ -91,7 +91,7 @@ class Resolved(NamedTuple):
     text: str  # as stored: sealed when the file is (sealed.py), as history keeps it
 
 
-def read_stack(project, stack):
+def read_stack(project: Project, stack: Stack) -> Resolved:
     path = stack_file(project, stack)
     text = path.read_text(encoding="utf-8")
     return Resolved(compose.load_stack(open_text(text), str(path)), text_digest(text), text)
@@ -102,7 +102,7 @@ def open_text(text):
     return sealed.open_merged(text.encode()).decode("utf-8")
 
 
-def text_digest(text):
+def text_digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -110,7 +110,7 @@ def _cluster_record(project, stack):
     return project.layout.state / "clusters" / f"{stack.name}.json"
 
 
-def read_record(project, stack):
+def read_record(project: Project, stack: Stack) -> dict | None:
     """What kargo's last deploy of `stack` recorded, or None."""
     try:
         return json.loads(_cluster_record(project, stack).read_text())
@@ -148,7 +148,8 @@ def label_keys(doc):
     return sorted(keys)
 
 
-def stale_reasons(project, stack, services=None):
+def stale_reasons(project: Project, stack: Stack, services: list[dict] | None = None
+                  ) -> list[str]:
     """Why `stack` must be deployed again ([] when the cluster runs what
     kargo's last deploy of this stack file left): never deployed, a new stack
     file or hook, a service changed or removed outside kargo, tasks missing

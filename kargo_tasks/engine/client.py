@@ -4,7 +4,8 @@ docker CLI chooses it, by endpoint.py.
 Questions (`get`: list services, inspect an image, ...) go over the standard
 library's http.client: a no-op run asks a few dozen of them, and docker-py
 would cost more to import (0.1 s) than that run's own work. The connection
-is the endpoint's: the engine's unix socket, TCP (with TLS when the endpoint
+(and the one of its own each `stream` opens, for an answer read as it
+comes: a service's logs) is the endpoint's: the engine's unix socket, TCP (with TLS when the endpoint
 has it), or ssh, which runs `ssh ... docker system dial-stdio` as the CLI
 does. Changes go through docker-py's public client (imported lazily, only by
 the actions that make them), made for the same endpoint, and the docker CLI
@@ -207,19 +208,29 @@ def _ssl_context(tls):
 @functools.lru_cache(maxsize=None)
 def _connection():
     """The kept-alive connection to the engine of this run."""
+    return _open(TIMEOUT)
+
+
+def _open(timeout: float | None) -> http.client.HTTPConnection:
+    """A new connection to the engine of this run (`timeout`: of each read,
+    None for none)."""
     point = current()
     url = urllib.parse.urlsplit(point.host)
+    conn: http.client.HTTPConnection
     if url.scheme == "unix":
-        return _UnixConnection(url.path)
-    if url.scheme == "ssh":
-        return _SSHConnection(url)
-    if url.scheme == "tcp":
-        if point.tls:
-            return http.client.HTTPSConnection(url.hostname, url.port, timeout=TIMEOUT,
-                                               context=_ssl_context(point.tls))
-        return http.client.HTTPConnection(url.hostname, url.port, timeout=TIMEOUT)
-    raise EngineError(f"cannot reach an engine at {point.describe()}: unknown scheme "
-                      f"{url.scheme!r}", command="choose the Docker engine")
+        conn = _UnixConnection(url.path)
+    elif url.scheme == "ssh":
+        conn = _SSHConnection(url)
+    elif url.scheme == "tcp" and point.tls:
+        conn = http.client.HTTPSConnection(url.hostname or "", url.port, timeout=timeout,
+                                           context=_ssl_context(point.tls))
+    elif url.scheme == "tcp":
+        conn = http.client.HTTPConnection(url.hostname or "", url.port, timeout=timeout)
+    else:
+        raise EngineError(f"cannot reach an engine at {point.describe()}: unknown scheme "
+                          f"{url.scheme!r}", command="choose the Docker engine")
+    conn.timeout = timeout
+    return conn
 
 
 def _query(params):
@@ -234,11 +245,15 @@ def _query(params):
     return urllib.parse.urlencode(out)
 
 
+def _target(path, params):
+    query = _query(params)
+    return urllib.parse.quote(path, safe="/:@") + (f"?{query}" if query else "")
+
+
 def get(what: str, path: str, *, missing: bool = False, **params: Any) -> Any:
     """GET `path` (e.g. "/services") from the engine; its JSON. With
     `missing=True`, None when the engine answers 404."""
-    query = _query(params)
-    target = urllib.parse.quote(path, safe="/:@") + (f"?{query}" if query else "")
+    target = _target(path, params)
     conn = _connection()
     for attempt in (1, 2):
         try:
@@ -256,13 +271,70 @@ def get(what: str, path: str, *, missing: bool = False, **params: Any) -> Any:
     if response.status == 404 and missing:
         return None
     if response.status >= 400:
-        try:
-            message = json.loads(body).get("message") or ""
-        except ValueError:
-            message = body.decode(errors="replace").strip()
-        raise EngineError(f"{what}: {message}", command=what, exit_code=response.status,
-                          stderr=message)
+        raise _refused(what, response.status, body)
     return json.loads(body)
+
+
+def _refused(what, status, body):
+    """The EngineError of an answer >= 400 (`body`: its bytes)."""
+    try:
+        message = json.loads(body).get("message") or ""
+    except ValueError:
+        message = body.decode(errors="replace").strip()
+    return EngineError(f"{what}: {message}", command=what, exit_code=status, stderr=message)
+
+
+class Stream:
+    """The body of one answer of the engine, read as it comes (a service's
+    logs, `follow`ed): a connection of its own, never the kept-alive one,
+    whose reads wait as long as the engine says nothing. Close it when done
+    (another thread may, to stop a read that waits)."""
+
+    def __init__(self, conn: http.client.HTTPConnection, response: http.client.HTTPResponse):
+        self._conn, self._response = conn, response
+
+    def read(self, size: int) -> bytes:
+        """Exactly `size` bytes, fewer only at the end of the answer."""
+        try:
+            return self._response.read(size)
+        # the engine went away, or `close` from another thread came in the
+        # middle of http.client's read (which then fails in its own ways)
+        except (OSError, http.client.HTTPException, ValueError, AttributeError):
+            return b""
+
+    def read1(self, size: int) -> bytes:
+        """What has come, up to `size` bytes (b"" at the end)."""
+        try:
+            return self._response.read1(size)
+        except (OSError, http.client.HTTPException, ValueError, AttributeError):
+            return b""
+
+    def close(self) -> None:
+        sock = self._conn.sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # wakes a read that waits
+            except OSError:
+                pass
+        self._conn.close()
+
+
+def stream(what: str, path: str, **params: Any) -> Stream:
+    """GET `path` on a connection of its own with no read timeout; the body
+    as a Stream (an answer >= 400 is an EngineError, as for `get`)."""
+    target = _target(path, params)
+    conn = _open(None)
+    try:
+        conn.request("GET", target)
+        response = conn.getresponse()
+    except OSError as exc:
+        conn.close()
+        raise _unreachable(what, exc) from None
+    if response.status >= 400:
+        body = response.read()
+        conn.close()
+        raise _refused(what, response.status, body)
+    return Stream(conn, response)
 
 
 # What the engine accepts when it resolves a tag: the registry then answers

@@ -139,6 +139,25 @@ def deployed(namespace: str) -> dict[str, dict]:
     return {s["Spec"]["Name"]: s for s in _services(namespace)}
 
 
+def tasks_of(service_ids: Collection[str]) -> list[dict]:
+    """Every task the engine keeps of the services `service_ids` (the
+    current ones and those they replaced): one engine call."""
+    if not service_ids:
+        return []
+    return engine.get("list tasks", "/tasks", filters={"service": sorted(service_ids)})
+
+
+def task(task_id: str) -> dict | None:
+    """The task `task_id`, None when the engine no longer has it."""
+    return engine.get("inspect task", f"/tasks/{task_id}", missing=True)
+
+
+def node_names() -> dict[str, str]:
+    """{node id: its hostname}: one engine call."""
+    return {n["ID"]: (n.get("Description") or {}).get("Hostname") or n["ID"][:12]
+            for n in engine.get("list nodes", "/nodes")}
+
+
 def existing_configs(namespace: str) -> set[str]:
     """Names of the configs and secrets of `namespace` the engine has."""
     return {item["Spec"]["Name"] for kind in ("config", "secret")

@@ -5,6 +5,8 @@ import sys
 from doit.exceptions import TaskFailed
 from doit.reporter import ConsoleReporter
 
+from kargo_tasks.base.commandline import READ_ONLY_TASKS
+
 
 class Reporter(ConsoleReporter):
     desc = "kargo: executed tasks only, one-line errors"
@@ -14,7 +16,8 @@ class Reporter(ConsoleReporter):
         self.exit_code = None  # of a script that failed (scripts.ScriptFailed)
 
     def execute_task(self, task):
-        if task.actions:
+        # a read-only task's output is what it prints (`logs:<stack> | grep`)
+        if task.actions and task.name.split(":", 1)[0] not in READ_ONLY_TASKS:
             self.write(f".  {task.title()}\n")
 
     def skip_uptodate(self, task):

@@ -17,6 +17,8 @@ without the label, or with one that does not read, is hidden whole.
 """
 import difflib
 import fnmatch
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from . import sealed
 
@@ -28,7 +30,7 @@ NONE, ALL = "none", "all"
 OPEN, CLOSE = "\ufdd0", "\ufdd1"
 
 
-def public(env):
+def public(env: Any) -> Callable[[str], bool]:
     """`name -> bool`: the variables whose values may show, as `KARGO_PUBLIC`
     lists them (names, or shell patterns such as `*_TAG`)."""
     patterns = env.words(PUBLIC)
@@ -93,7 +95,7 @@ def decode(label):
     return spans
 
 
-def hide(text: str, values) -> str:
+def hide(text: str, values: Iterable[str | None]) -> str:
     """`text` (an error message) with each of `values` that it quotes as
     MASK; values under 3 characters are left (they would mask words)."""
     for value in sorted({v for v in values if v and len(v) >= 3}, key=len, reverse=True):

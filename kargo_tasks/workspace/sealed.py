@@ -344,7 +344,7 @@ def is_sealed_merged(path: str | os.PathLike) -> bool:
         return False
 
 
-def secret_names(env):
+def secret_names(env: Any) -> set[str]:
     """The variables whose value is `.env.age`'s: set there, or made from one
     of its values (`URL=pg://u:${DB_PASSWORD}@db` in `.env`)."""
     def of_env_file(where):

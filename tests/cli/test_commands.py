@@ -101,3 +101,29 @@ def test_plan_names_files_and_variables_and_changes_nothing(kargo):
     assert canary not in proc.stdout + proc.stderr
     assert kargo.snapshot() == before
     assert kargo.kargo("plan", "configure", check=False).stdout == proc.stdout
+
+
+def test_logs_and_status_take_no_run_lock_and_say_a_missing_engine_on_one_line(kargo):
+    import subprocess
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; sys.argv = ['doit', 'deploy'];"
+         "from kargo_tasks.operations.project import current; current(); print('held', flush=True);"
+         "time.sleep(30)"], env=kargo.env, stdout=subprocess.PIPE, text=True)
+    dead = {"DOCKER_HOST": "unix:///nonexistent.sock"}
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        # not refused by the lock a deploy holds: they reach the engine, which is not there
+        for args, name in ((["logs:web", "--follow", "--since", "10m"], "logs:web"),
+                           (["logs:web:front"], "logs:web:front"), (["status"], "status")):
+            proc = kargo.run(*args, check=False, env=dead)
+            assert proc.returncode == 1, proc.stdout + proc.stderr
+            assert proc.stderr.splitlines() == [
+                f"kargo: {name}: the Docker engine is not answering on "
+                "unix:///nonexistent.sock (chosen by DOCKER_HOST) (start dockerd, e.g. bash "
+                "scripts/engine-up, or choose another engine with DOCKER_HOST or "
+                "DOCKER_CONTEXT)"], proc.stderr
+        assert "another kargo run holds the lock" in kargo.run("configure", check=False).stderr
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not (kargo.merged / "deploy").exists()  # neither configured anything

@@ -7,6 +7,7 @@ change made there out of band is seen and put back; the host's engine sees
 none of it. With a context, the default socket is replaced for the run by a
 probe that counts connections: kargo never opens it."""
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -25,7 +26,7 @@ version: "3.8"
 services:
   {name}:
     image: ${{BUSYBOX}}
-    command: ["sleep", "3600"]
+    command: ["sh", "-c", "echo hello from {name}; exec sleep 3600"]
     stop_grace_period: 1s
     configs:
       - source: app_conf
@@ -134,6 +135,11 @@ def _three_checks(kargo, stacks, client, extra_env, socket, wrap=()):
     assert f"deploy {stacks[1]}: back (changed outside kargo)" in proc.stdout, proc.stdout
     assert client.api.inspect_service(back)["Spec"]["Mode"]["Replicated"]["Replicas"] == 1
     assert run("deploy").stdout == ""
+    # read-only views through the same door: the logs and the status of that engine
+    assert run(f"logs:{stacks[0]}").stdout == "front | hello from front\n"
+    status = run("status")
+    assert re.search(r"^  front  1/1  \S+@sha256:[0-9a-f]{12}  as the workspace says$",
+                     status.stdout, re.M), status.stdout
     return run
 
 
