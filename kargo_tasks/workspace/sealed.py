@@ -3,9 +3,11 @@
 `X.age` (the age v1 format, binary or armored, as `age`/`rage` write it)
 takes the place of the workspace file `X`: `secrets/db.age` makes the merged
 file `secrets/db`, `configs/a.yaml.tpl.age` renders into `configs/a.yaml`,
-and `.env.age` is an environment layer read right after the workspace `.env`.
-The workspace's `.age-recipients` lists the public keys files are encrypted
-for (age X25519 `age1...` and ssh keys, one a line, `#` comments).
+and `.env.age` is an environment layer read right after the workspace `.env`
+(a base's, chain.py, right after the base's). The workspace's `.age-recipients`
+lists the public keys files are encrypted for (age X25519 `age1...` and ssh
+keys, one a line, `#` comments); what kargo encrypts into `.kargo/` is for the
+workspace's, else the nearest base's that has one (sealing_folder).
 
 The identity that decrypts is read from the files KARGO_AGE_IDENTITY names
 (several separated by `:`), else as sops finds an age key: SOPS_AGE_KEY_FILE,

@@ -199,3 +199,30 @@ def test_a_broken_chain_is_the_project_error(tmp_path, lay):
     ws = workspace(tmp_path, "ws", "KARGO_EXTENDS=../gone\n")
     project = load(lay.root, {"KARGO_WORKSPACE": str(ws)})
     assert str(project.error).startswith(f"{ws.resolve() / '.env'}:1: KARGO_EXTENDS: ")
+
+
+def test_an_engine_a_base_names_is_said_with_its_layer(tmp_path, lay):
+    from kargo_tasks.operations.project import engine_settings
+    workspace(tmp_path, "base", "DOCKER_HOST=tcp://base.example:2375\nDOCKER_CERT_PATH=certs\n")
+    ws = workspace(tmp_path, "ws", "KARGO_EXTENDS=../base\n")
+    project = load(lay.root, {"KARGO_WORKSPACE": str(ws)})
+    environ, sources = engine_settings(project)
+    base = (tmp_path / "base").resolve()
+    assert environ["DOCKER_HOST"] == "tcp://base.example:2375"
+    assert sources["DOCKER_HOST"].shown == f"the .env of the base ../base {base / '.env'}:1"
+    # a relative path a base's .env gives starts in that base's folder
+    assert sources["DOCKER_CERT_PATH"].folder == str(base)
+
+
+def test_what_kargo_seals_is_for_the_nearest_recipients_of_the_chain(tmp_path):
+    from kargo_tasks.workspace.sealed import sealing_folder
+    common = workspace(tmp_path, "common", files={".age-recipients": "age1x\n"})
+    workspace(tmp_path, "base", "KARGO_EXTENDS=../common\n")
+    ws = workspace(tmp_path, "ws", "KARGO_EXTENDS=../base\n").resolve()
+    bases = chain.bases(ws)
+    assert sealing_folder(ws, bases) == common.resolve()
+    write(tmp_path / "base/.age-recipients", "age1y\n")
+    assert sealing_folder(ws, bases) == (tmp_path / "base").resolve()
+    write(ws / ".age-recipients", "age1z\n")
+    assert sealing_folder(ws, bases) == ws
+    assert sealing_folder(None, bases) is None
