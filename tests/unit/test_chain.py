@@ -168,6 +168,19 @@ def test_a_base_kept_inside_the_workspace_is_its_own_layer(tmp_path, lay):
         "configs/a.conf": "workspace", "configs/b.conf": "base shared"}
 
 
+def test_a_workspace_kept_inside_its_base_is_its_own_layer(tmp_path, lay):
+    workspace(tmp_path, "platform", files={"configs/a.conf": "base\n"})
+    ws = workspace(tmp_path, "platform/staging", "KARGO_EXTENDS=..\n",
+                   files={"configs/b.conf": "ws\n"})
+    overlay = merge.overlay(merge.layers(lay, ws.resolve(), chain.bases(ws.resolve())))
+    assert {out: s.layer for out, s in overlay.items()} == {
+        "configs/a.conf": "base ..", "configs/b.conf": "workspace"}
+    project = load(lay.root, {"KARGO_WORKSPACE": str(ws)})
+    assert project.relative(ws.resolve() / "configs/b.conf") == "configs/b.conf (workspace)"
+    assert project.relative((tmp_path / "platform/configs/a.conf").resolve()) == \
+        "configs/a.conf (base ..)"
+
+
 def test_the_environment_layers_in_the_same_order_the_shell_last(tmp_path, lay):
     workspace(tmp_path, "common", "A=common\nB=common\nC=common\nD=common-${A}\n")
     workspace(tmp_path, "base", "KARGO_EXTENDS=../common\nB=base\nC=${C}+base\n")
