@@ -61,17 +61,22 @@ class Project:
     def variable_changed(self, name: str) -> str:
         """`variable NAME changed (<where it is set now>)`, naming the layer
         (never the value): `(workspace .env:3)`, `(base ../base .env:2)`,
-        `(defaults/.env.default:5)`, `(shell)`, `(now unset)`."""
+        `(defaults/.env.default:5)`, `(shell)`, `(now unset)`; and the other
+        env files its value is made from (the variables it refers to):
+        `(defaults/.env.default:6, made with base ../base .env)`."""
         origin = self.env.origins.get(name) if self.env else None
         if origin is None or origin == "shell":
             return f"variable {name} changed ({'shell' if origin else 'now unset'})"
         path, line = origin.rsplit(":", 1)
+        others = sorted(self._env_file(f) for f in self.env.made_from.get(name, ()) if f != path)
+        made = f", made with {', '.join(others)}" if others else ""
+        return f"variable {name} changed ({self._env_file(path)}:{line}{made})"
+
+    def _env_file(self, path):
+        """An env file as `plan` names it: `workspace .env`, `base ../base
+        .env.age`, `defaults/.env.default`."""
         found = self._folder_of(path)
-        if found:
-            where = f"{found[1]} {Path(path).relative_to(found[0])}:{line}"
-        else:
-            where = f"{self.relative(path)}:{line}"
-        return f"variable {name} changed ({where})"
+        return f"{found[1]} {Path(path).relative_to(found[0])}" if found else self.relative(path)
 
     @functools.lru_cache(maxsize=None)
     def compose_files(self):

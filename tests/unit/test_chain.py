@@ -195,7 +195,7 @@ def test_the_environment_layers_in_the_same_order_the_shell_last(tmp_path, lay):
 
 def test_the_project_names_the_layer_of_a_file_and_a_variable(tmp_path, lay):
     workspace(tmp_path, "base", "B=base\n", files={"configs/b.conf": "base\n"})
-    ws = workspace(tmp_path, "ws", "KARGO_EXTENDS=../base\nC=ws\n")
+    ws = workspace(tmp_path, "ws", "KARGO_EXTENDS=../base\nC=ws\nE=${B}-${C}\n")
     project = load(lay.root, {"KARGO_WORKSPACE": str(ws)})
     assert project.error is None
     base = (tmp_path / "base").resolve()
@@ -206,6 +206,8 @@ def test_the_project_names_the_layer_of_a_file_and_a_variable(tmp_path, lay):
     assert project.variable_changed("C") == "variable C changed (workspace .env:2)"
     assert project.variable_changed("A") == "variable A changed (defaults/.env.default:1)"
     assert project.variable_changed("NONE") == "variable NONE changed (now unset)"
+    assert project.variable_changed("E") == \
+        "variable E changed (workspace .env:3, made with base ../base .env)"
 
 
 def test_a_broken_chain_is_the_project_error(tmp_path, lay):
