@@ -174,3 +174,21 @@ def test_encrypted_files_of_a_base(kargo, chained, tmp_path):
     assert subprocess.run(["age", "-d", "-i", str(key), str(base / "secrets/db.age")],
                           capture_output=True, check=True).stdout.decode() == f"{SECRET}\n"
     assert kargo.run("configure").stdout == ""
+
+
+def test_rekey_leaves_a_base_kept_inside_the_workspace_to_its_own_recipients(kargo, tmp_path):
+    ws = kargo.workspace
+    key = tmp_path / "key.txt"
+    public = age_keygen(key)
+    write(ws / ".env", "KARGO_EXTENDS=shared\n")
+    write(ws / ".age-recipients", f"{public}\n")
+    write(ws / "shared/.env", "")
+    write(ws / "shared/.age-recipients", f"{public}\n")
+    age_encrypt(f"{SECRET}\n", ws / ".age-recipients", ws / "secrets/mine.age")
+    age_encrypt(f"{SECRET}\n", ws / "shared/.age-recipients", ws / "shared/secrets/db.age")
+    theirs = (ws / "shared/secrets/db.age").read_bytes()
+    kargo.env["KARGO_AGE_IDENTITY"] = str(key)
+    kargo.run("configure")
+    assert sorted(p.name for p in (kargo.merged / "secrets").iterdir()) == ["db", "mine"]
+    assert "rekeyed 1 file(s)" in kargo.run("rekey").stdout
+    assert (ws / "shared/secrets/db.age").read_bytes() == theirs
