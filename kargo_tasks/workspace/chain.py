@@ -59,7 +59,7 @@ def bases(workspace: Path) -> tuple[Base, ...]:
         if named is None:
             return tuple(reversed(found))
         value, where = named
-        path = Path(os.path.expanduser(value))
+        path = Path(value)
         path = path if path.is_absolute() else here / path
         if not path.exists():
             raise ConfigError(f"{VARIABLE}: the base workspace {path} does not exist", where=where)
