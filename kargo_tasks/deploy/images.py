@@ -264,7 +264,7 @@ def current(project: Project, image_prefix: str,
     def why(values):
         if not values.get("env"):
             return ["never built"]
-        changed = [f"variable {name} changed"
+        changed = [project.variable_changed(name)
                    for name in project.env.changed(values["env"], key_of())]
         changed += [f"{path} changed" for path in changed_files(values.get("archive"))]
         if changed:

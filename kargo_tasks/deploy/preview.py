@@ -41,7 +41,8 @@ def _scratch(project):
                 continue
             data, reads = templates.render(source, out, project.env)
             # never in clear here
-            data = sealed.stored(source, data, project.workspace, None, project.env, reads, out)
+            data = sealed.stored(source, data, project.sealing_folder(), None, project.env,
+                                 reads, out)
             path = Path(folder.name) / out
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)

@@ -64,7 +64,7 @@ def write_stack(project: Project, stack: Stack, key_of: Callable[[], bytes]) -> 
     why = sealed.sealed_for(f"stacks/{stack.name}.yml", project.env, resolved.reads,
                             project.workspace, resolved.sealed)
     if why is not None:
-        data = sealed.seal(data, why, project.workspace, target)
+        data = sealed.seal(data, why, project.sealing_folder(), target)
     write_if_changed(target, data, SECRET_FILE)
     return {"inputs": fingerprints(resolved.inputs),
             "env": project.env.digests(resolved.reads, key_of())}
@@ -77,7 +77,7 @@ def inputs_unchanged(project: Project, key_of: Callable[[], bytes]) -> Callable[
         if "env" not in values:
             return ["never resolved"]
         return ([f"{path} changed" for path in changed_files(values.get("inputs"))]
-                + [f"variable {name} changed"
+                + [project.variable_changed(name)
                    for name in project.env.changed(values["env"], key_of())])
     return Check("inputs_unchanged", why)
 

@@ -36,7 +36,7 @@ def write_output(project: Project, out: str, source: Source, key_of: Callable[[]
         _warn_if_broken(data, source)
     target = project.layout.merged / out
     # kept sealed when a sealed source or a `.env.age` value went into it
-    data = sealed.stored(source, data, project.workspace, target, project.env, reads, out)
+    data = sealed.stored(source, data, project.sealing_folder(), target, project.env, reads, out)
     write_if_changed(target, data, output_mode(source, out), durable=False)  # see files.py
     values = {"stamp": stamp(target), "source": [str(source.path), source.kind]}
     if reads:
@@ -77,7 +77,7 @@ def unchanged(project: Project, out: str, source: Source, target: str | Path,
         if now[3] & 0o777 != output_mode(source, out):
             # doit compares content only: a chmod of the source shows here
             return [f"the mode of {source.path} changed"]
-        return [f"variable {name} changed"
+        return [project.variable_changed(name)
                 for name in project.env.changed(values.get("env"), key_of())]
     return Check("unchanged", why)
 

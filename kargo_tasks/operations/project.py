@@ -13,17 +13,23 @@ from kargo_tasks.base import lock
 from kargo_tasks.base.errors import KargoError
 from kargo_tasks.base.files import SECRET_FILE, write_atomic
 from kargo_tasks.workspace import catalog as catalog_mod
-from kargo_tasks.workspace import environment, merge, sealed
+from kargo_tasks.workspace import chain, environment, merge, sealed
 from kargo_tasks.workspace import layout as workspace_mod
 from kargo_tasks.workspace.project import Project
 
 
-def env_files(lay, workspace):
+def env_files(lay, workspace, bases=()):
+    """The env files, earliest first: the defaults', then each base's from the
+    farthest (chain.py), then the workspace's; a `.env.age` right after the
+    `.env` of its folder."""
     files = [lay.defaults / ".env.default"]
-    if workspace is not None and (workspace / ".env").exists():
-        files.append(workspace / ".env")
-    if workspace is not None and (workspace / sealed.ENV_FILE).exists():
-        files.append(workspace / sealed.ENV_FILE)  # decrypted in memory (sealed.py)
+    if workspace is None:
+        return files
+    for folder in [*(base.path for base in bases), workspace]:
+        if (folder / ".env").exists():
+            files.append(folder / ".env")
+        if (folder / sealed.ENV_FILE).exists():
+            files.append(folder / sealed.ENV_FILE)  # decrypted in memory (sealed.py)
     return files
 
 
@@ -37,8 +43,12 @@ def load(root=None, shell=None):
         project.error = err
     workspace = project.workspace
     try:
-        project.env = environment.load(env_files(lay, workspace), shell)
-        project.overlay = merge.overlay(merge.layers(lay, workspace))
+        if workspace is not None:
+            project.bases = chain.bases(workspace)
+        files = env_files(lay, workspace, project.bases)
+        project.env = environment.load(files, shell)
+        chain.check_origin(project.env.origins, files)
+        project.overlay = merge.overlay(merge.layers(lay, workspace, project.bases))
         project.catalog = catalog_mod.build(project.env, project.overlay)
     except KargoError as err:
         project.error = project.error or err
@@ -57,7 +67,7 @@ def engine_settings(project):
     from kargo_tasks.engine.endpoint import VARIABLES, Source
     env = project.env
     if env is None:
-        files = env_files(project.layout, project.workspace)
+        files = env_files(project.layout, project.workspace, project.bases)
         try:
             env = environment.load(files, project.shell, only=VARIABLES)
         except KargoError as err:
@@ -80,7 +90,9 @@ def engine_settings(project):
         if origin == "shell":
             continue
         path = origin.rsplit(":", 1)[0]
+        base = project.base_of(path)
         shown = (f"the workspace .env {origin}" if path == workspace_env
+                 else f"the .env of the base {base.name} {origin}" if base
                  else f"the defaults env file {origin}")
         sources[name] = Source(shown, os.path.dirname(path))
     return environ, sources

@@ -118,10 +118,13 @@ def _edited(data, name, editor):
 
 
 def sealed_files(workspace):
-    """Every encrypted file of the workspace (git's folders left out)."""
+    """Every encrypted file of the workspace (git's folders left out, and the
+    folders with an `.age-recipients` of their own: a base kept inside the
+    workspace, or a workspace inside the base, is encrypted for its own)."""
     found = []
     for top, dirs, files in os.walk(workspace):
-        dirs[:] = sorted(d for d in dirs if d != ".git")
+        dirs[:] = sorted(d for d in dirs if d != ".git"
+                         and not (Path(top) / d / sealed.RECIPIENTS).is_file())
         found += [Path(top) / f for f in sorted(files) if sealed.is_sealed(f)]
     return found
 

@@ -1,7 +1,8 @@
 """Actions of `use` and `show`: what an operator reads on the console.
 
 `show` lists names, places and addresses, never a value of the environment:
-where kargo works (its root, the defaults, the code), the engine it talks
+where kargo works (the workspace and the workspaces it extends, its root,
+the defaults, the code), the engine it talks
 to, the stacks and their services with the ports they publish (from the
 resolved stack files), the images, the hooks and the scripts."""
 import urllib.parse
@@ -57,6 +58,8 @@ def ports(stack_file):
 def describe(project: Project) -> None:
     lay = project.layout
     print(f"workspace: {project.workspace or 'none selected (' + workspace_mod.FIX + ')'}")
+    for base in reversed(project.bases):  # the nearest first, as KARGO_EXTENDS chains them
+        print(f"  extends: {base.path} (KARGO_EXTENDS at {base.where})")
     print(f"kargo root: {lay.root} (chosen by {lay.chosen_by}); defaults: {lay.defaults}")
     print(f"code: kargo {__version__} in {workspace_mod.PACKAGE}")
     if project.error:

@@ -1,4 +1,5 @@
-"""The environment: defaults env file, workspace `.env`, then the shell.
+"""The environment: defaults env file, the `.env` of each workspace the
+workspace extends (the farthest first, chain.py), its own `.env`, then the shell.
 
 Later layers win (the compose convention: the shell beats `.env`). Values
 from files are interpolated after all layers are merged, so a default may

@@ -1,18 +1,20 @@
 """The overlay: which source file makes each file of `.kargo/`.
 
 Layers, later wins: `defaults/` (at the top of `.kargo/`), `images/` (under
-`images/`), then the workspace (same relative paths). `NAME.j2` and
+`images/`), then each workspace the chosen one extends, the farthest first
+(chain.py), then the workspace (same relative paths). `NAME.j2` and
 `NAME.tpl` are templates that render into `NAME`. The overlay is computed from
 directory listings only, so it is cheap enough to do on every doit load.
 """
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from kargo_tasks.base.errors import ConfigError
 
 from . import sealed
+from .chain import Base
 from .layout import Layout
 
 TEMPLATE_KINDS = {".j2": "jinja", ".tpl": "subst"}
@@ -24,7 +26,7 @@ RESERVED = ("stacks", ".state")
 class Source:
     path: Path   # the file to read
     kind: str    # "copy", "jinja" or "subst"
-    layer: str   # "defaults", "images" or "workspace"
+    layer: str   # "defaults", "images", "base <path from the workspace>" or "workspace"
 
 
 @dataclass(frozen=True)
@@ -33,13 +35,22 @@ class Layer:
     root: Path
     under: str = ""            # where its files land inside .kargo/
     skip: tuple = ()           # top-level names that are not overlay files
+    # folders of other layers inside this one (a base kept in the workspace,
+    # a workspace inside its base): their files are theirs
+    apart: tuple[Path, ...] = ()
 
 
-def layers(lay: Layout, workspace: Path | None) -> list[Layer]:
+def layers(lay: Layout, workspace: Path | None, bases: Sequence[Base] = ()) -> list[Layer]:
+    """The layers, later wins: `bases` are the workspaces `workspace`
+    extends, the farthest first (chain.bases)."""
     found = [Layer("defaults", lay.defaults, "", (".env.default", "README.md")),
              Layer("images", lay.images, "images", ("README.md",))]
     if workspace is not None:
-        found.append(Layer("workspace", workspace, "", (".env",)))
+        chain = [(f"base {base.name}", base.path) for base in bases] + [("workspace", workspace)]
+        for name, root in chain:
+            apart = tuple(other for _, other in chain
+                          if other != root and other.is_relative_to(root))
+            found.append(Layer(name, root, "", (".env",), apart))
     return found
 
 
@@ -98,6 +109,8 @@ def walk(layer):
             dirs[:] = [d for d in dirs if d != ".git"]
             # a submodule's `.git` is a file naming its git data: git's, not the operator's
             files = [f for f in files if f != ".git"]
+        if layer.apart:
+            dirs[:] = [d for d in dirs if top_path / d not in layer.apart]
         for name in list(dirs):
             _check_inside(top_path / name, real_root, root)
             _check_no_loop(top_path / name, root)

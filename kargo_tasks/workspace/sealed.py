@@ -3,9 +3,11 @@
 `X.age` (the age v1 format, binary or armored, as `age`/`rage` write it)
 takes the place of the workspace file `X`: `secrets/db.age` makes the merged
 file `secrets/db`, `configs/a.yaml.tpl.age` renders into `configs/a.yaml`,
-and `.env.age` is an environment layer read right after the workspace `.env`.
-The workspace's `.age-recipients` lists the public keys files are encrypted
-for (age X25519 `age1...` and ssh keys, one a line, `#` comments).
+and `.env.age` is an environment layer read right after the workspace `.env`
+(a base's, chain.py, right after the base's). The workspace's `.age-recipients`
+lists the public keys files are encrypted for (age X25519 `age1...` and ssh
+keys, one a line, `#` comments); what kargo encrypts into `.kargo/` is for the
+workspace's, else the nearest base's that has one (sealing_folder).
 
 The identity that decrypts is read from the files KARGO_AGE_IDENTITY names
 (several separated by `:`), else as sops finds an age key: SOPS_AGE_KEY_FILE,
@@ -366,8 +368,13 @@ def sealed_for(out: str, env: Any, reads: Iterable[str], workspace: Path | None,
         return None
     if sources:
         return sources[0]
-    if workspace is not None and env is not None and secret_names(env) & set(reads):
-        return str(Path(workspace) / ENV_FILE)
+    if workspace is not None and env is not None:
+        # the `.env.age` (the workspace's or a base's) the first such value came from
+        for name in sorted(secret_names(env) & set(reads)):
+            files = {env.origins[name].rsplit(":", 1)[0], *env.made_from.get(name, ())}
+            found = sorted(f for f in files if f.endswith(f"/{ENV_FILE}"))
+            if found:
+                return found[-1]
     return None
 
 
@@ -407,6 +414,18 @@ def seal(data: bytes, rel: str, workspace: str | os.PathLike | None, target: str
     return merged_form(rel, ciphertext)
 
 
+def sealing_folder(workspace: Path | None, bases: Sequence[Any] = ()) -> Path | None:
+    """The folder whose `.age-recipients` the files kargo encrypts into
+    `.kargo/` are encrypted for: the workspace's when it has one, else the
+    nearest base's that has one (`bases`: chain.Base, the farthest first)."""
+    if workspace is None:
+        return None
+    for folder in [workspace, *(base.path for base in reversed(bases))]:
+        if (folder / RECIPIENTS).is_file():
+            return folder
+    return workspace
+
+
 def _relative(path, workspace):
     try:
         return Path(path).relative_to(workspace).as_posix()
@@ -417,9 +436,18 @@ def _relative(path, workspace):
 # --- what `plan` says -------------------------------------------------------------------
 
 def sealed_sources(project: Any) -> list[str]:
-    """The workspace's encrypted files (relative), `.env.age` first."""
+    """The encrypted files the merged configuration is made from: the
+    workspace's (relative, `.env.age` first), then each base's, the nearest
+    first, named with their layer (`secrets/db.age (base ../base)`)."""
     if project.workspace is None:
         return []
     found = [ENV_FILE] if (project.workspace / ENV_FILE).is_file() else []
-    return found + sorted(_relative(s.path, project.workspace) for s in project.overlay.values()
-                          if s.layer == "workspace" and is_sealed(s.path))
+    found += sorted(_relative(s.path, project.workspace) for s in project.overlay.values()
+                    if s.layer == "workspace" and is_sealed(s.path))
+    for base in reversed(project.bases):
+        layer = f"base {base.name}"
+        mine = [base.path / ENV_FILE] if (base.path / ENV_FILE).is_file() else []
+        mine += sorted(s.path for s in project.overlay.values()
+                       if s.layer == layer and is_sealed(s.path))
+        found += [f"{_relative(path, base.path)} ({layer})" for path in mine]
+    return found
