@@ -73,6 +73,7 @@ class Layout:
         from kargo_tasks.base.files import ensure_dir
         if self.key != NO_WORKSPACE and (self.top / ".state").is_dir():
             self._upgrade()
+        ensure_dir(self.top)  # owner-only too, whoever made it
         ensure_dir(self.merged)
         ensure_dir(self.state)
         return self.state
