@@ -18,7 +18,7 @@ KARGO_PREFIX refuses to orphan the stacks of the old one.
 import pytest
 
 from stack_fixtures import StackEnv, sent
-from support import Kargo, retry, write
+from support import Git, Kargo, retry, write
 
 WEB_YML = """
 version: "3.8"
@@ -204,3 +204,35 @@ def test_a_changed_prefix_does_not_orphan_the_stacks_of_the_old_one(platforms, u
         [moved.service(moved.a, "web"), moved.service(moved.a, "cache"),
          moved.service(moved.b, "worker")])
     assert_up_to_date(stg)
+
+
+SYNCED = 5  # base/exits.EXIT_SYNCED
+
+
+def test_sync_of_a_repository_of_two_platforms_deploys_the_one_in_use(platforms, tmp_path):
+    """staging/ and production/ are folders of one git repository: a sync
+    pulls the repository whole and deploys only the workspace in use."""
+    stg, prod = platforms["staging"], platforms["production"]
+    git = Git(tmp_path / "home")
+    repo, other = git.upstream(tmp_path / "git", "# two platforms, one repository\n")
+    for which, env in (("staging", stg), ("production", prod)):
+        git.push(other, f"{which}/.env", PLATFORM_ENV.format(prefix=env.platform), which)
+    git(repo, "pull", "-q")
+    for which, env in (("staging", stg), ("production", prod)):
+        env.kargo.env.update(HOME=git.env["HOME"], KARGO_WORKSPACE=str(repo / which))
+        env.kargo.workspace = repo / which
+    for env in (stg, prod):
+        first = env.run("sync", check=False)
+        assert (first.returncode, sent(first)) == (SYNCED, [env.a, env.b]), first.stderr
+    staging = engine_state(stg)
+
+    git.push(other, "production/configs/web/web.conf", "level = 9\n", "production at level 9")
+    proc = stg.run("sync", check=False)
+    assert proc.returncode == SYNCED, proc.stderr  # pulled, for both: deployed, nothing
+    assert "  A\tproduction/configs/web/web.conf\n" in proc.stdout and sent(proc) == []
+    assert engine_state(stg) == staging
+    proc = prod.run("sync", check=False)  # up to date with upstream; its change deploys
+    assert "the workspace is up to date" not in proc.stdout
+    assert (proc.returncode, sent(proc)) == (SYNCED, [prod.a]), proc.stdout + proc.stderr
+    assert stg.run("sync", check=False).returncode == 0
+    assert engine_state(stg) == staging
