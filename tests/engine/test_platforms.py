@@ -11,10 +11,12 @@ and `platforms` are the two places to change.
 Proven here: the same stacks deploy side by side as `<prefix>-<stack>`;
 changing, pruning, rolling back and removing one platform leaves the other's
 services, configs, secrets and networks exactly as they were, and the other
-stays up to date; `use` switching back and forth deploys nothing when
+stays up to date, and drift of one is seen by that one only; `use` switching back and forth deploys nothing when
 nothing changed, a change to one deploys only that one; a changed
 KARGO_PREFIX refuses to orphan the stacks of the old one.
 """
+import subprocess
+
 import pytest
 
 from stack_fixtures import StackEnv, sent
@@ -133,6 +135,15 @@ def test_two_platforms_side_by_side_never_touch_each_other(platforms):
     assert engine_state(prod) == production
     assert sent(stg.run("deploy")) == [stg.a]
     assert_up_to_date(stg)
+
+    # drift: production's web changed behind kargo's back is production's
+    # business: staging's deploy sees nothing, production's puts it back
+    subprocess.run(["docker", "service", "update", "--detach", "--env-add", "DRIFT=1",
+                    prod.service(prod.a, "web")], check=True, capture_output=True)
+    assert_up_to_date(stg)
+    assert sent(prod.run("deploy")) == [prod.a]
+    assert_up_to_date(prod)
+    production = engine_state(prod)
 
     # staging is removed: production keeps all it had, and stays up to date
     stg.run("remove")

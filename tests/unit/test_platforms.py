@@ -2,9 +2,12 @@
 (`KARGO_PREFIX`: namespace.py) names a stack's Swarm namespace and is
 checked; each workspace has its own folder of `.kargo/` (layout.py); the
 node-label record is one per root and platform (labels.py)."""
+from types import SimpleNamespace
+
 import pytest
 
 from kargo_tasks.base.errors import ConfigError
+from kargo_tasks.deploy import history
 from kargo_tasks.engine.labels import managed_key, merged_labels
 from kargo_tasks.workspace.catalog import Stack, build, compose_file
 from kargo_tasks.workspace.environment import Environment
@@ -132,3 +135,10 @@ def test_two_platforms_of_one_root_keep_each_others_labels():
     assert node == {"db": "true", "zone": "a", staging: "db,zone", production: "db"}
     # staging drops both: zone goes, db stays (production's record lists it)
     assert merged_labels(node, {}, staging) == {"db": "true", production: "db"}
+
+
+def test_a_rollback_without_the_workspace_finds_the_prefix_the_stack_ran_under(tmp_path):
+    lay = SimpleNamespace(state=tmp_path)
+    history.converged(lay, Stack("web", ("front",), (), False, "staging"), {"stack": "v1"})
+    assert history.platform_of(lay, "web") == "staging"
+    assert history.platform_of(lay, "never") == "kargo"  # nothing recorded: the default
