@@ -19,33 +19,17 @@ import subprocess
 
 import pytest
 
+from stack_fixtures import WEB_YML as STACK_WEB_YML
 from stack_fixtures import StackEnv, sent
 from support import Git, Kargo, retry, write
 
-WEB_YML = """
-version: "3.8"
-services:
-  web:
-    image: ${BUSYBOX}
-    command: ["sleep", "3600"]
-    stop_grace_period: 1s
-    configs:
-      - source: web_conf
-        target: /etc/web.conf
+# stack a's web of the shared fixtures, with a secret too
+WEB_YML = STACK_WEB_YML.replace("    deploy:\n", """\
     secrets:
       - source: web_token
         target: token
     deploy:
-      replicas: ${WEB_REPLICAS}
-      endpoint_mode: dnsrr
-    networks: [back]
-networks:
-  back:
-    external: true
-    name: ${DOCKER_BACK_NETWORK}
-configs:
-  web_conf:
-    file: ../configs/web/web.conf
+""", 1) + """\
 secrets:
   web_token:
     file: ../secrets/token.txt
