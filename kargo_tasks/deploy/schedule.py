@@ -101,8 +101,9 @@ def _refuse_left_behind(project, stacks):
     for stack in stacks:
         before = left_behind(project, stack)
         if before is not None:
+            old = Namespace.of(stack.name, before)
             raise KargoError(
-                f"stack {stack.name} still runs as {Namespace.of(stack.name, before)}, deployed with {PREFIX_VARIABLE}="
+                f"stack {stack.name} still runs as {old}, deployed with {PREFIX_VARIABLE}="
                 f"{before}: nothing was deployed; remove it first (`{PREFIX_VARIABLE}={before} "
                 f"doit remove:{stack.name}`) or set {PREFIX_VARIABLE} back to {before}",
                 where=project.env.origins.get(PREFIX_VARIABLE))

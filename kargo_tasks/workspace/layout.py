@@ -83,8 +83,8 @@ class Layout:
         becomes the folder of the workspace in use: its entries are moved
         (renamed, on one file system) into `.kargo/<key>/`, `.state/` last,
         so a run cut off half way is completed by the next. The doit
-        database keeps its records; the tasks naming a merged file run once
-        (their targets moved), the stacks' records stay."""
+        database, the stacks' records and their history are kept, and every
+        task finds its files where it now looks: nothing is rebuilt."""
         from kargo_tasks.base.files import ensure_dir
         ensure_dir(self.merged)
         for entry in sorted(self.top.iterdir(), key=lambda e: e.name == ".state"):
@@ -94,6 +94,8 @@ class Layout:
                 os.rename(entry, self.merged / entry.name)
             except FileNotFoundError:
                 pass  # another run moved it
+            except OSError:
+                continue  # taken already in the workspace's folder: left where it is
 
     @property
     def record(self):
