@@ -20,6 +20,7 @@ from pathlib import Path
 from kargo_tasks.engine.client import MANIFEST_TYPES
 from kargo_tasks.workspace.environment import prefix
 from kargo_tasks.workspace.namespace import LABEL as NAMESPACE
+from kargo_tasks.workspace.layout import workspace_key
 from kargo_tasks.workspace.namespace import Namespace
 
 REPO = Path(__file__).resolve().parent.parent
@@ -72,7 +73,8 @@ class Root:
         self.base = Path(base)
         self.root = self.base / "root"
         self.workspace = self.base / "workspace"
-        self.merged = self.root / ".kargo"
+        # the workspace's merged configuration and state (workspace/layout.py)
+        self.merged = self.root / ".kargo" / workspace_key(self.workspace)
 
     def env(self):
         env = {k: v for k, v in os.environ.items() if not k.startswith("KARGO_")}

@@ -31,12 +31,17 @@ class Kargo:
     def __init__(self, root, workspace):
         self.root = root
         self.workspace = workspace
-        self.merged = root / ".kargo"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("KARGO_")}
         self.env.update(KARGO_ROOT=str(root), KARGO_WORKSPACE=str(workspace))
         # a test needs the stacks converged, not docker's 3 s window of stable
         # tasks (swarm.STABLE): 1 s here; the test of the window sets it back
         self.env.update(KARGO_TEST_STABLE_SECONDS=STABLE_SECONDS)
+
+    @property
+    def merged(self):
+        """The merged configuration and state of the workspace the runs work
+        on (KARGO_WORKSPACE): `.kargo/<workspace key>/`."""
+        return merged_of(self.root, self.env.get("KARGO_WORKSPACE"))
 
     def command(self, *args):
         """The command line of `doit <args>` on the repo's dodo.py."""
@@ -68,6 +73,12 @@ class Kargo:
                 st = path.stat()
                 found[rel] = (path.read_bytes(), st.st_mtime_ns, st.st_mode & 0o777)
         return found
+
+
+def merged_of(root, workspace):
+    """`.kargo/<key>/` of `workspace` (None: none chosen) under the kargo root `root`."""
+    from kargo_tasks.workspace.layout import workspace_key
+    return Path(root) / ".kargo" / workspace_key(Path(workspace) if workspace else None)
 
 
 MINI_DEFAULTS = {

@@ -1,4 +1,6 @@
-"""One kargo run at a time per repo: an flock on `.kargo/.state/run.lock`.
+"""One kargo run at a time per workspace: an flock on
+`.kargo/<workspace>/.state/run.lock` (workspace/layout.py), so two platforms
+of one checkout deploy at the same time, each alone.
 
 Taken when the tasks are loaded for a command that may run them (not for
 `list`, `info`, `help`), before doit forks its `-n` workers, which share it.

@@ -4,14 +4,17 @@ runs ("current") and the one before it ("previous"): each the resolved stack
 file as it was sent, the image digests its services ran, and the names of
 the configs and secrets it needs (kept from pruning until a later deploy
 supersedes the version), and the deploy timeout in effect then (a rollback
-runs when the workspace cannot be read). Owner-only, like the stack files: a
+runs when the workspace cannot be read), and the platform prefix it ran
+under (its Swarm name, for the same reason). Owner-only, like the stack files: a
 stack file holds values of the environment.
 """
 import json
 from typing import Any
 
 from kargo_tasks.base.files import SECRET_FILE, ensure_dir, write_atomic
+from kargo_tasks.workspace.catalog import Stack
 from kargo_tasks.workspace.layout import Layout
+from kargo_tasks.workspace.namespace import DEFAULT as DEFAULT_PREFIX
 
 
 def history_file(layout, stack):
@@ -54,6 +57,7 @@ def converged(layout, stack, new, timeout=None):
     if current and not same(current, new):
         record["previous"] = current
     record["current"] = new
+    record["prefix"] = stack.prefix
     if timeout is not None:
         record["timeout"] = timeout
     _write(layout, stack, record)
@@ -75,6 +79,13 @@ def recorded(layout: Layout) -> list[str]:
         return sorted(found.stem for found in (layout.state / "history").glob("*.json"))
     except OSError:
         return []
+
+
+def platform_of(layout: Layout, name: str) -> str:
+    """The platform prefix the stack `name` last converged under (the
+    default for a record older than prefixes)."""
+    record = read(layout, Stack(name, (), ()))
+    return str(record.get("prefix") or DEFAULT_PREFIX)
 
 
 def rolled_back(layout, stack):

@@ -15,7 +15,7 @@ that version had. Hooks do not run: they belong to the workspace's deploy.
 
 `rollback:<stack>` needs nothing of the workspace: when its `.env` cannot be
 read, the stack is the one kargo recorded versions of (its Swarm name is
-`kargo-<stack>`), the timeout the shell's KARGO_DEPLOY_TIMEOUT or the one of
+`<prefix>-<stack>`, the prefix it last converged under), the timeout the shell's KARGO_DEPLOY_TIMEOUT or the one of
 the last deploy, and the engine the one the workspace's engine variables
 name (read alone), or the shell's when even they cannot be read, which must hold
 the services kargo's last deploy of the stack left (their ids), or nothing

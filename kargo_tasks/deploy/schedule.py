@@ -21,10 +21,20 @@ from collections.abc import Sequence
 from kargo_tasks.base.errors import KargoError
 from kargo_tasks.engine import labels, swarm
 from kargo_tasks.workspace.catalog import Stack
+from kargo_tasks.workspace.namespace import VARIABLE as PREFIX_VARIABLE
+from kargo_tasks.workspace.namespace import Namespace
 from kargo_tasks.workspace.project import Project
 
 from . import delta, history, rollback
-from .stacks import engine_delta, hook_files, read_stack, send, stale_reasons, write_record
+from .stacks import (
+    engine_delta,
+    hook_files,
+    left_behind,
+    read_stack,
+    send,
+    stale_reasons,
+    write_record,
+)
 
 
 def deploy(project: Project, stacks: Sequence[Stack]) -> None:
@@ -32,6 +42,7 @@ def deploy(project: Project, stacks: Sequence[Stack]) -> None:
     env = project.env
     timeout = swarm.deploy_timeout(env)  # before the engine is asked anything
     docs = {stack.name: read_stack(project, stack) for stack in stacks}
+    _refuse_left_behind(project, stacks)
     # first: a label a placement constraint reads makes its stack stale
     labels.apply(env, project.layout.root)
     services = swarm.all_services()
@@ -82,6 +93,20 @@ def deploy(project: Project, stacks: Sequence[Stack]) -> None:
     settle([stack.name for stack in stacks if stack.namespace in waits.stacks])
     if failures:
         raise KargoError("\n".join(line for stack in stacks for line in failures.get(stack.name, ())))
+
+
+def _refuse_left_behind(project, stacks):
+    """KARGO_PREFIX changed since a stack was deployed, and the old stack
+    still runs: nothing is deployed, so it is not silently orphaned."""
+    for stack in stacks:
+        before = left_behind(project, stack)
+        if before is not None:
+            old = Namespace.of(stack.name, before)
+            raise KargoError(
+                f"stack {stack.name} still runs as {old}, deployed with {PREFIX_VARIABLE}="
+                f"{before}: nothing was deployed; remove it first (`{PREFIX_VARIABLE}={before} "
+                f"doit remove:{stack.name}`) or set {PREFIX_VARIABLE} back to {before}",
+                where=project.env.origins.get(PREFIX_VARIABLE))
 
 
 def _converged(project, stack, resolved, timeout):

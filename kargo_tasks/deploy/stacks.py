@@ -31,6 +31,8 @@ from kargo_tasks.compose import resolve as compose
 from kargo_tasks.engine import swarm
 from kargo_tasks.workspace import sealed, templates
 from kargo_tasks.workspace.catalog import HOOKS, Stack, hook_file
+from kargo_tasks.workspace.namespace import DEFAULT as DEFAULT_PREFIX
+from kargo_tasks.workspace.namespace import Namespace
 from kargo_tasks.workspace.project import Project
 
 from . import delta, history, preview, sealed_objects
@@ -125,7 +127,8 @@ def write_record(project, stack, doc, digest, services, rolled_back=False):
     must then see the cluster as its own. `rolled_back`: what runs is not the
     workspace's stack file but an earlier one."""
     values = {"cluster": swarm.versions(services.values()), "stack": digest,
-              "hooks": fingerprints(map(str, hook_files(project, stack)))}
+              "hooks": fingerprints(map(str, hook_files(project, stack))),
+              "prefix": stack.prefix}
     if rolled_back:
         values["rolled_back"] = True
     keys = label_keys(doc)
@@ -134,6 +137,20 @@ def write_record(project, stack, doc, digest, services, rolled_back=False):
     path = _cluster_record(project, stack)
     ensure_dir(path.parent)
     write_atomic(path, json.dumps(values).encode(), SECRET_FILE)
+
+
+def left_behind(project: Project, stack: Stack) -> str | None:
+    """The other KARGO_PREFIX under which kargo's last deploy of `stack`
+    left it running (the prefix changed since), or None: a deploy under the
+    new prefix would leave that one running, orphaned, beside the new one. A
+    record from before prefixes ran under the default one."""
+    record = read_record(project, stack)
+    if record is None:
+        return None
+    before = record.get("prefix") or DEFAULT_PREFIX
+    if before == stack.prefix or not swarm.snapshot(Namespace.of(stack.name, before)):
+        return None
+    return before
 
 
 def label_keys(doc):

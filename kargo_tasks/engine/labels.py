@@ -2,8 +2,10 @@
 `-` -> `_`). kargo records the keys it set in one label of the node, so a key
 the operator removes from the environment is removed from the node, and
 labels set by anyone else are left alone. The record is one per kargo root
-(`org.kargo.managed.<id of the root's path>`): node labels are cluster-wide,
-and two roots deploying to one cluster must not remove each other's."""
+and platform (`org.kargo.managed.<id of the root's path and KARGO_PREFIX>`):
+node labels are cluster-wide, and two roots, or two platforms of one root,
+deploying to one cluster must not remove each other's. A key another record
+lists too stays when this one drops it."""
 import hashlib
 import re
 import sys
@@ -11,16 +13,28 @@ from pathlib import Path
 
 from kargo_tasks.base.errors import ConfigError
 from kargo_tasks.workspace.environment import Environment, prefix
+from kargo_tasks.workspace.namespace import DEFAULT as DEFAULT_PREFIX
+from kargo_tasks.workspace.namespace import platform
 
 from . import client as engine
 
 MANAGED_PREFIX = "org.kargo.managed"
 
 
-def managed_key(root):
-    """The label recording the keys the kargo root `root` set on a node."""
-    digest = hashlib.sha256(str(Path(root).resolve()).encode()).hexdigest()[:12]
+def managed_key(root: str | Path, platform_prefix: str = DEFAULT_PREFIX) -> str:
+    """The label recording the keys the kargo root `root` set on a node for
+    the platform `platform_prefix` (the default platform keeps the key of a
+    root alone, as kargo had it before platforms had a prefix)."""
+    identity = str(Path(root).resolve())
+    if platform_prefix != DEFAULT_PREFIX:
+        identity += f"\0{platform_prefix}"
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:12]
     return f"{MANAGED_PREFIX}.{digest}"
+
+
+def _managed(env, root):
+    return managed_key(root, platform(env))
+
 LABELS_VAR = re.compile(r"^[A-Z0-9_]+_LABELS$")
 
 
@@ -50,8 +64,11 @@ def wanted(env, hostnames):
 
 def merged_labels(current, desired, managed):
     """The node's labels after applying `desired`; `managed` is this root's
-    record label (pure)."""
+    record label (pure). A key another record lists is not removed."""
     mine = set(filter(None, current.get(managed, "").split(",")))
+    mine -= {key for record, keys in current.items()
+             if record.startswith(f"{MANAGED_PREFIX}.") and record != managed
+             for key in keys.split(",")}
     labels = {k: v for k, v in current.items() if k not in mine and k != managed}
     labels.update(desired)
     if desired:
@@ -64,7 +81,7 @@ def _nodes():
 
 
 def _plan(env, root):
-    managed = managed_key(root)
+    managed = _managed(env, root)
     nodes = _nodes()
     want, warnings = wanted(env, [n["Description"]["Hostname"] for n in nodes])
     changes = []
@@ -89,7 +106,7 @@ def apply(env: Environment, root: str | Path) -> None:
     for line in warnings:
         # stderr: doit keeps an action's stdout to itself (verbosity 1)
         print(line, file=sys.stderr, flush=True)
-    managed = managed_key(root)
+    managed = _managed(env, root)
     for node, labels in changes:
         host = node["Description"]["Hostname"]
         desired = wanted(env, [host])[0][host]

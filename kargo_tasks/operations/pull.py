@@ -5,6 +5,10 @@ commits the upstream does not have, a detached HEAD. Untracked files stay
 where they are (an operator's local secret); git itself refuses to overwrite
 one, and the error names it.
 
+A workspace that is a folder of a repository holding several (base,
+staging, production) pulls the whole repository: the pull names it, and
+`sync` then deploys the workspace in use, whatever else moved.
+
 Submodules (configs shared between workspaces) move with the workspace: the
 fast-forward ends with `git submodule update --init --recursive`, so a
 submodule upstream bumped is checked out at its new commit and one upstream
@@ -107,13 +111,21 @@ def _upstream(workspace):
 
 
 def pull(workspace: Path | None) -> list[str]:
-    """Fast-forward `workspace` and its submodules; the lines saying what it
-    brought ([] when it was up to date)."""
+    """Fast-forward `workspace` and its submodules (the whole repository
+    when the workspace is a folder of it); the lines saying what it brought
+    ([] when it was up to date)."""
     if workspace is None:
         raise KargoError("no workspace selected")
     if _git(workspace, "rev-parse", "--is-inside-work-tree").returncode != 0:
         raise KargoError("the workspace is not a git repository: nothing to pull",
                          where=str(workspace))
+    # a repository holding several workspaces (base, staging, production)
+    # moves whole: its paths (diffs, submodules) are its top's
+    top = Path(_checked(workspace, "git rev-parse", "rev-parse", "--show-toplevel").strip())
+    return _pull(top if top.resolve() != workspace.resolve() else workspace)
+
+
+def _pull(workspace):
     upstream = _upstream(workspace)
     _checked(workspace, "git fetch", "fetch", "--quiet")
     dirty = _checked(workspace, "git status", "status", "--porcelain",

@@ -12,6 +12,8 @@ from kargo_tasks.base.errors import ConfigError, KargoError
 from kargo_tasks.workspace import layout as workspace_mod
 from kargo_tasks.workspace import sealed
 from kargo_tasks.workspace.catalog import is_hook, used_images
+from kargo_tasks.workspace.namespace import VARIABLE as PREFIX_VARIABLE
+from kargo_tasks.workspace.namespace import platform
 from kargo_tasks.workspace.project import Project
 
 from . import scripts
@@ -22,6 +24,9 @@ def use(project: Project, workspace: str = "") -> None:
         raise ConfigError("give the folder: kargo use --workspace DIR")
     path = workspace_mod.record(project.layout, workspace)
     print(f"workspace: {path} (recorded in {project.layout.record})")
+    state = project.layout.top / workspace_mod.workspace_key(path)
+    print(f"merged configuration and state: {state}"
+          f"{'' if state.is_dir() else ' (made by the next run)'}")
 
 
 def _engine():
@@ -64,7 +69,8 @@ def describe(project: Project) -> None:
     print(f"code: kargo {__version__} in {workspace_mod.PACKAGE}")
     if project.error:
         raise project.error
-    print(f"merged configuration: {lay.merged}")
+    print(f"merged configuration and state: {lay.merged}")
+    print(f"stacks deploy as: {platform(project.env)}-<stack> ({PREFIX_VARIABLE})")
     engine, host = _engine()
     print(f"engine: {engine}")
     here = published_host(host)

@@ -17,7 +17,7 @@ from doit.tools import result_dep
 
 from kargo_tasks.base.actions import EngineCheck, failing, guarded
 from kargo_tasks.base.commandline import named_tasks
-from kargo_tasks.deploy.history import recorded
+from kargo_tasks.deploy.history import platform_of, recorded
 from kargo_tasks.deploy.rollback import rollback
 from kargo_tasks.deploy.schedule import deploy
 from kargo_tasks.deploy.stacks import (
@@ -178,7 +178,7 @@ def task_rollback():
             yield from each(stacks, make, "roll stacks back", "rollback")
             return
         for name in names:
-            yield make(project, Stack(name, (), ()))
+            yield make(project, Stack(name, (), (), prefix=platform_of(project.layout, name)))
         return
     yield from each(stacks, make, "roll stacks back", "rollback")
 

@@ -16,7 +16,8 @@ from kargo_tasks.base.errors import ConfigError
 from kargo_tasks.base.graphs import dependencies_first
 
 from .environment import Environment, prefix
-from .namespace import Namespace
+from .namespace import DEFAULT as DEFAULT_PREFIX
+from .namespace import Namespace, platform
 
 LOADER_CONTEXT = "weacast-loader"
 # the words Go's strconv.ParseBool takes, as the docker CLI's boolean flags do
@@ -69,11 +70,12 @@ class Stack:
     services: tuple
     depends: tuple
     atomic: bool = False
+    prefix: str = DEFAULT_PREFIX  # the platform's, KARGO_PREFIX (namespace.py)
 
     @property
     def namespace(self) -> Namespace:
-        """The stack's Swarm namespace (`kargo-<stack>`)."""
-        return Namespace.of(self.name)
+        """The stack's Swarm namespace (`<KARGO_PREFIX>-<stack>`)."""
+        return Namespace.of(self.name, self.prefix)
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,7 @@ def used_images(catalog: Catalog, env: Environment) -> list[str]:
 
 def build(env: Environment, overlay: Collection[str]) -> Catalog:
     stacks = {}
+    platform_prefix = platform(env)
     where = env.origins.get("STACKS", "STACKS")
     for name in env.words("STACKS"):
         var = f"{prefix(name)}_STACK"
@@ -144,7 +147,8 @@ def build(env: Environment, overlay: Collection[str]) -> Catalog:
                 raise ConfigError(f"stack {name}: service {service} has no compose file "
                                   f"{compose_file(service)}", where=env.origins.get(var, var))
         depends = tuple(env.words(f"{prefix(name)}_DEPENDS"))
-        stacks[name] = Stack(name, services, depends, _boolean(env, f"{prefix(name)}_ATOMIC"))
+        stacks[name] = Stack(name, services, depends, _boolean(env, f"{prefix(name)}_ATOMIC"),
+                             platform_prefix)
     for stack in stacks.values():
         for dep in stack.depends:
             if dep not in stacks:

@@ -7,8 +7,19 @@ checkout); else, for an installed `kargo`, the current folder. `defaults/` and
 `images/` are the root's when it has them, else the ones the package ships.
 The workspace is chosen with `kargo use --workspace DIR` (recorded in
 `.workspace` at the root) and `KARGO_WORKSPACE` overrides it.
+
+Each workspace has its own merged configuration and state under the root's
+`.kargo/`: `.kargo/<name>-<8 hex digits>/` (its folder's name and a digest
+of its resolved path: `workspace_key`), `.kargo/no-workspace/` while none
+is chosen. So one checkout keeps several platforms side by side, each with
+its doit database, run lock and records, and `use` only switches which one
+a run works on. A `.kargo/` of the kargo before (its merged files and
+`.state/` right in it) becomes the folder of the workspace in use at the
+first run (`Layout.make_state`).
 """
+import hashlib
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +28,7 @@ from kargo_tasks.base.errors import ConfigError
 
 PACKAGE = Path(__file__).resolve().parent.parent
 RECORD = ".workspace"
+NO_WORKSPACE = "no-workspace"
 FIX = "choose one with `kargo use --workspace DIR` or set KARGO_WORKSPACE"
 
 
@@ -28,6 +40,7 @@ class Layout:
     defaults: Path = None  # type: ignore[assignment]
     images: Path = None  # type: ignore[assignment]
     chosen_by: str = "given"   # why this root: KARGO_ROOT, the checkout, the current folder
+    key: str = NO_WORKSPACE    # the workspace's folder under .kargo/ (workspace_key)
 
     def __post_init__(self):
         for name in ("defaults", "images"):
@@ -35,9 +48,15 @@ class Layout:
                 object.__setattr__(self, name, Path(self.root) / name)
 
     @property
-    def merged(self):
-        """The merged configuration `.kargo/`: everything is built from it."""
+    def top(self) -> Path:
+        """`.kargo/` at the root: one folder per workspace in it."""
         return self.root / ".kargo"
+
+    @property
+    def merged(self):
+        """The workspace's merged configuration `.kargo/<key>/`: everything
+        is built from it."""
+        return self.top / self.key
 
     @property
     def state(self):
@@ -52,9 +71,31 @@ class Layout:
         """`.kargo/` and `.kargo/.state/` made (owner-only) when they are not:
         the one way kargo creates them. The state folder."""
         from kargo_tasks.base.files import ensure_dir
+        if self.key != NO_WORKSPACE and (self.top / ".state").is_dir():
+            self._upgrade()
+        ensure_dir(self.top)  # owner-only too, whoever made it
         ensure_dir(self.merged)
         ensure_dir(self.state)
         return self.state
+
+    def _upgrade(self) -> None:
+        """The single `.kargo/` of the kargo before workspaces had their own
+        becomes the folder of the workspace in use: its entries are moved
+        (renamed, on one file system) into `.kargo/<key>/`, `.state/` last,
+        so a run cut off half way is completed by the next. The doit
+        database, the stacks' records and their history are kept, and every
+        task finds its files where it now looks: nothing is rebuilt."""
+        from kargo_tasks.base.files import ensure_dir
+        ensure_dir(self.merged)
+        for entry in sorted(self.top.iterdir(), key=lambda e: e.name == ".state"):
+            if entry == self.merged or (entry / ".state").is_dir():
+                continue  # the workspace's own folder, or another workspace's
+            try:
+                os.rename(entry, self.merged / entry.name)
+            except FileNotFoundError:
+                pass  # another run moved it
+            except OSError:
+                continue  # taken already in the workspace's folder: left where it is
 
     @property
     def record(self):
@@ -78,8 +119,23 @@ def layout(root: str | Path | None = None,
         base, chosen_by = checkout(), "the checkout of this code"
     else:
         base, chosen_by = Path.cwd(), "the current folder (set KARGO_ROOT to choose another)"
+    key = workspace_key(chosen(Layout(base), environ))
     return Layout(base, _own_or_shipped(base, "defaults"), _own_or_shipped(base, "images"),
-                  chosen_by)
+                  chosen_by, key)
+
+
+def workspace_key(path: Path | None) -> str:
+    """The folder of `.kargo/` holding the merged configuration and state of
+    the workspace `path`: its folder's name (for the operator's eye) and
+    the first 8 hex digits of the SHA-256 of its resolved path (two
+    workspaces of one name, `a/staging` and `b/staging`, stay apart). The
+    same workspace named by another path (relative, through a symbolic
+    link) is the same folder."""
+    if path is None:
+        return NO_WORKSPACE
+    resolved = path.resolve()
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", resolved.name).lstrip(".") or "workspace"
+    return f"{name}-{hashlib.sha256(str(resolved).encode()).hexdigest()[:8]}"
 
 
 def _own_or_shipped(base, name):

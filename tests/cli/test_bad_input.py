@@ -122,6 +122,7 @@ def test_bad_workspace(started, tmp_path, value, expected):
 def test_no_workspace_selected(started):
     kargo = started
     del kargo.env["KARGO_WORKSPACE"]
+    kargo.run("list", check=False)  # makes the state of no workspace, as every run does
     line = fails_changing_nothing(kargo, "configure")
     assert "no workspace selected" in line
     listing = kargo.run("list").stdout

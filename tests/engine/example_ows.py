@@ -24,6 +24,8 @@ def example_ows(docker_client):
         finally:
             subprocess.run(["docker", "stack", "rm", PROJECT], capture_output=True)
             deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and docker_client.containers.list(
+            # the plain listing: docker-py's models inspect each container
+            # listed, and one the swarm agent removes in between is a 404
+            while time.monotonic() < deadline and docker_client.api.containers(
                     all=True, filters={"label": f"com.docker.stack.namespace={PROJECT}"}):
                 time.sleep(1)

@@ -3,7 +3,7 @@ tests assert with.
 
 Every name is derived from `unique_name` (stacks, networks, hence configs), so
 tests never meet each other's or anyone else's resources, and the finalizer
-removes exactly what the test made: its `kargo-<stack>` stacks (waiting until
+removes exactly what the test made: its `<platform>-<stack>` stacks (waiting until
 their services and networks are gone), their configs and secrets, its networks.
 """
 import re
@@ -82,11 +82,12 @@ networks:
 class StackEnv:
     """The kargo root of one test, its stack names and engine helpers."""
 
-    def __init__(self, kargo, client, name, image):
+    def __init__(self, kargo, client, name, image, platform="kargo"):
         self.kargo = kargo
         self.client = client
         self.name = name
         self.image = image
+        self.platform = platform       # KARGO_PREFIX of the workspace
         self.a = f"{name}-a"           # stack of services `web` (with a config) and `cache`
         self.b = f"{name}-b"           # stack of service `worker`, depends on a
         self.front = f"{name}-front"
@@ -99,12 +100,11 @@ class StackEnv:
         """The variable prefix of a name (kargo's rule)."""
         return re.sub(r"[^A-Za-z0-9_]", "_", name).upper()
 
-    @staticmethod
-    def project(stack):
-        return f"kargo-{stack}"
+    def project(self, stack):
+        return f"{self.platform}-{stack}"
 
     def service(self, stack, service):
-        return f"kargo-{stack}_{service}"
+        return f"{self.project(stack)}_{service}"
 
     @property
     def stacks(self):
@@ -169,7 +169,7 @@ class StackEnv:
     def service_events(self, since, until=None):
         """[(action, service name, attributes)] of our services in [since, until]."""
         until = until or self.now()
-        ours = tuple(f"kargo-{s}_" for s in self.stacks)
+        ours = tuple(f"{self.project(s)}_" for s in self.stacks)
         events = self.client.events(since=since, until=until, decode=True,
                                     filters={"type": "service"})
         found = []
@@ -186,7 +186,7 @@ class StackEnv:
         carrying only `updatestate.*` is the progress of one update)."""
         import collections
         until = until or self.now()
-        ours = tuple(f"kargo-{s}_" for s in self.stacks)
+        ours = tuple(f"{self.project(s)}_" for s in self.stacks)
         found = collections.Counter()
         for event in self.client.events(since=since, until=until, decode=True,
                                         filters={"type": ["service", "config", "secret"]}):

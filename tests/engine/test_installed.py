@@ -16,7 +16,7 @@ import urllib.request
 import pytest
 
 from image_fixtures import Registry
-from support import REPO, venv_with_our_dependencies
+from support import REPO, merged_of, venv_with_our_dependencies
 
 pytestmark = pytest.mark.slow
 
@@ -70,7 +70,7 @@ def test_the_wheel_deploys_the_example_workspace(wheel_kargo, tmp_path, docker_c
         assert "/site-packages/kargo_tasks/data/defaults" in shown
         assert "/site-packages/kargo_tasks\n" in shown  # code: kargo <version> in ...
         kargo("build:mapserver", "build:mapproxy", f"deploy:{stack}")
-        assert (site / ".kargo/stacks" / f"{stack}.yml").is_file()
+        assert (merged_of(site, workspace) / "stacks" / f"{stack}.yml").is_file()
         shown = kargo("show").stdout
         assert "mapserver http://localhost:28182 (port 80)" in shown, shown
         url = "http://127.0.0.1:28182/cgi-bin/mapserv?SERVICE=WMS&REQUEST=GetCapabilities"

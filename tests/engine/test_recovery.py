@@ -187,6 +187,7 @@ def test_dockerd_restarted_during_a_build(images, background):
 @pytest.fixture
 def small_disk(kargo):
     """`.kargo/` on a tmpfs of 512 KiB, grown by `grow()`."""
+    kargo.merged.parent.mkdir(mode=0o700)
     kargo.merged.mkdir(mode=0o700)
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k,mode=0700", "kt-small",
                     str(kargo.merged)], check=True)

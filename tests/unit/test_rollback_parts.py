@@ -9,6 +9,7 @@ from kargo_tasks.base.errors import KargoError
 from kargo_tasks.deploy import history
 from kargo_tasks.deploy.rollback import _timeout, missing, pin
 from kargo_tasks.deploy.stacks import Resolved
+from kargo_tasks.workspace.catalog import Stack
 from kargo_tasks.workspace.namespace import Namespace
 
 D1, D2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
@@ -47,25 +48,25 @@ def _version(text, names):
 
 
 def test_history_keeps_the_version_before_until_a_later_deploy(tmp_path):
-    layout, stack = SimpleNamespace(state=tmp_path), SimpleNamespace(name="s")
+    layout, stack = SimpleNamespace(state=tmp_path), Stack("s", (), ())
     v1, v2, v3 = _version("v1", ["c1"]), _version("v2", ["c2"]), _version("v3", ["c3"])
     assert v1["images"] == {"app": f"r/a:1@{D1}"} and v1["keep"] == ["c1"]
     history.converged(layout, stack, v1)
-    assert history.read(layout, stack) == {"current": v1}
+    assert history.read(layout, stack) == {"prefix": "kargo", "current": v1}
     history.converged(layout, stack, v2)
     history.converged(layout, stack, v2)  # the same again keeps the one before
-    assert history.read(layout, stack) == {"current": v2, "previous": v1}
+    assert history.read(layout, stack) == {"prefix": "kargo", "current": v2, "previous": v1}
     assert history.kept_names(layout, stack) == {"c1", "c2"}
     history.rolled_back(layout, stack)
-    assert history.read(layout, stack) == {"current": v1, "previous": v2}
+    assert history.read(layout, stack) == {"prefix": "kargo", "current": v1, "previous": v2}
     history.converged(layout, stack, v3)
-    assert history.read(layout, stack) == {"current": v3, "previous": v1}
+    assert history.read(layout, stack) == {"prefix": "kargo", "current": v3, "previous": v1}
     assert history.kept_names(layout, stack) == {"c1", "c3"}
     assert (tmp_path / "history/s.json").stat().st_mode & 0o777 == 0o600
     # the same stack file on a rebuilt image is a version of its own
     rebuilt = dict(v3, images={"app": f"r/a:1@{D2}"})
     history.converged(layout, stack, rebuilt)
-    assert history.read(layout, stack) == {"current": rebuilt, "previous": v3}
+    assert history.read(layout, stack) == {"prefix": "kargo", "current": rebuilt, "previous": v3}
     assert history.kept_names(layout, stack) == {"c3"}
     history.forget(layout, stack)  # the stack was removed
     assert history.read(layout, stack) == {} and not history.kept_names(layout, stack)
@@ -78,15 +79,15 @@ def test_a_version_is_its_stack_file_and_its_images(tmp_path):
     assert not history.same(v1, dict(v1, stack="v2"))
     layout = SimpleNamespace(state=tmp_path)
     assert history.recorded(layout) == []
-    history.converged(layout, SimpleNamespace(name="b"), v1, 40.0)
-    history.converged(layout, SimpleNamespace(name="a"), v1)
+    history.converged(layout, Stack("b", (), ()), v1, 40.0)
+    history.converged(layout, Stack("a", (), ()), v1)
     assert history.recorded(layout) == ["a", "b"]
-    assert history.read(layout, SimpleNamespace(name="b"))["timeout"] == 40.0
+    assert history.read(layout, Stack("b", (), ()))["timeout"] == 40.0
 
 
 def test_a_rollback_without_the_workspace_times_out_as_the_last_deploy(tmp_path, monkeypatch):
     layout = SimpleNamespace(state=tmp_path)
-    stack = SimpleNamespace(name="s")
+    stack = Stack("s", (), ())
     broken = SimpleNamespace(env=None, layout=layout)
     monkeypatch.delenv("KARGO_DEPLOY_TIMEOUT", raising=False)
     assert _timeout(broken, stack, {}) == 300  # nothing recorded: the default
