@@ -4,9 +4,8 @@ and production are two workspaces of one kargo root over the same platform
 b = worker). Each workspace's `.env` holds only what makes it a platform of
 its own: its KARGO_PREFIX and the networks named after it.
 
-With workspace chains (KARGO_EXTENDS), the root's defaults here become the
-base workspace and each `.env` gains `KARGO_EXTENDS=../base`: `PLATFORM_ENV`
-and `platforms` are the two places to change.
+The last test is the issue's whole proof: the two platforms extend one
+base workspace (KARGO_EXTENDS), all three folders of one git repository.
 
 Proven here: the same stacks deploy side by side as `<prefix>-<stack>`;
 changing, pruning, rolling back and removing one platform leaves the other's
@@ -15,6 +14,7 @@ stays up to date, and drift of one is seen by that one only; `use` switching bac
 nothing changed, a change to one deploys only that one; a changed
 KARGO_PREFIX refuses to orphan the stacks of the old one.
 """
+import base64
 import subprocess
 
 import pytest
@@ -231,3 +231,91 @@ def test_sync_of_a_repository_of_two_platforms_deploys_the_one_in_use(platforms,
     assert (proc.returncode, sent(proc)) == (SYNCED, [prod.a]), proc.stdout + proc.stderr
     assert stg.run("sync", check=False).returncode == 0
     assert engine_state(stg) == staging
+
+
+def test_a_base_shared_by_two_platforms_in_one_repository(kargo, docker_client, busybox_image,
+                                                          unique_name, tmp_path):
+    """Issue 28's proof: base/, staging/ and production/ are folders of one
+    git repository, each platform a workspace that extends ../base, on one
+    Swarm under two prefixes, one checkout of kargo switching with `use`. A
+    change to the base (pulled by `sync`) reaches both platforms and only
+    the stack that reads it; a change to production reaches production only;
+    switching with nothing changed deploys nothing."""
+    git = Git(tmp_path / "home")
+    repo, other = git.upstream(tmp_path / "git", "# base, staging, production\n")
+    envs = {}
+    for which in ("staging", "production"):
+        k = Kargo(kargo.root, repo / which)
+        k.env.update(HOME=git.env["HOME"])
+        env = StackEnv(k, docker_client, unique_name, busybox_image,
+                       platform=f"{unique_name}-{which[:4]}")
+        env.front, env.back = f"{env.platform}-front", f"{env.platform}-back"
+        envs[which] = env
+    stg, prod = envs["staging"], envs["production"]
+    stg.write_defaults()  # kargo's defaults: the stacks, a config of level 1
+    git.push(other, "base/.env", "GREETING=from-the-base\n", "the base")
+    git.push(other, "base/configs/web/web.conf", "level = base 1\n", "the base's config")
+    for which, env in envs.items():
+        git.push(other, f"{which}/.env",
+                 "KARGO_EXTENDS=../base\n" + PLATFORM_ENV.format(prefix=env.platform), which)
+    git(repo, "pull", "-q")
+    k = Kargo(kargo.root, repo)  # one checkout: its `.workspace` says the platform in use
+    k.env.pop("KARGO_WORKSPACE")
+    k.env.update(HOME=git.env["HOME"])
+
+    def use(env):
+        k.run("use", "--workspace", str(env.kargo.workspace))
+
+    def web_conf(env):
+        """The text of the config the web service of `env` runs with."""
+        api = env.client.api
+        spec = api.inspect_service(env.service(env.a, "web"))["Spec"]["TaskTemplate"]
+        [ref] = spec["ContainerSpec"]["Configs"]
+        return base64.b64decode(api.inspect_config(ref["ConfigID"])["Spec"]["Data"]).decode()
+
+    try:
+        for env in (stg, prod):
+            use(env)
+            assert sent(k.run("deploy")) == [env.a, env.b]
+            assert web_conf(env) == "level = base 1\n"
+            greeting = env.inspect(env.service(env.a, "web"))["Spec"]["TaskTemplate"][
+                "ContainerSpec"]["Env"]
+            assert "GREETING=from-the-base" in greeting
+        shown = k.run("show").stdout
+        assert f"extends: {repo / 'base'}" in shown, shown
+
+        # switching back and forth with nothing changed deploys nothing
+        before = {env.platform: engine_state(env) for env in (stg, prod)}
+        since = stg.now()
+        for env in (stg, prod, stg):
+            use(env)
+            proc = k.run("deploy")
+            assert (proc.stdout, proc.stderr) == ("", ""), proc.stdout + proc.stderr
+        assert {env.platform: engine_state(env) for env in (stg, prod)} == before
+        assert stg.service_events(since) == [] and prod.service_events(since) == []
+
+        # a change to the base, pulled by staging's sync, reaches both
+        git.push(other, "base/configs/web/web.conf", "level = base 2\n", "the base moves")
+        proc = k.run("sync", check=False)  # staging in use
+        assert (proc.returncode, sent(proc)) == (SYNCED, [stg.a]), proc.stdout + proc.stderr
+        use(prod)
+        proc = k.run("sync", check=False)  # nothing more to pull: the base change deploys
+        assert (proc.returncode, sent(proc)) == (SYNCED, [prod.a]), proc.stdout + proc.stderr
+        assert web_conf(stg) == web_conf(prod) == "level = base 2\n"
+        for env in (stg, prod):
+            assert engine_state(env)[0][env.service(env.b, "worker")] == \
+                before[env.platform][0][env.service(env.b, "worker")]
+
+        # a change to production reaches production only
+        git.push(other, "production/configs/web/web.conf", "level = production\n", "prod only")
+        staging = engine_state(stg)
+        proc = k.run("sync", check=False)  # production in use
+        assert (proc.returncode, sent(proc)) == (SYNCED, [prod.a]), proc.stdout + proc.stderr
+        assert web_conf(prod) == "level = production\n"
+        use(stg)
+        proc = k.run("deploy")
+        assert (proc.stdout, proc.stderr) == ("", ""), proc.stdout + proc.stderr
+        assert engine_state(stg) == staging and web_conf(stg) == "level = base 2\n"
+    finally:
+        errors = [e for env in (stg, prod) for e in env.cleanup()]
+        assert not errors, f"cleanup failed: {errors}"
