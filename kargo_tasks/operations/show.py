@@ -45,12 +45,18 @@ def published_host(engine_host):
 
 
 def ports(stack_file):
-    """{service: [(published, target, protocol)]} of a resolved stack file."""
+    """{service: [(published, target, protocol)]} of a resolved stack file,
+    None when it is not there yet. One that is there but cannot be read (a
+    sealed one without the identity that opens it) is its KargoError, which
+    names the encrypted source: "resolve the stack first" would mislead."""
     from kargo_tasks.compose.resolve import load_stack
     try:
-        doc = load_stack(sealed.read_merged(stack_file).decode("utf-8"), str(stack_file))
-    except (OSError, KargoError):
+        data = sealed.read_merged(stack_file)
+    except FileNotFoundError:
         return None
+    except OSError as err:
+        raise KargoError(f"cannot be read: {err.strerror}", where=str(stack_file))
+    doc = load_stack(data.decode("utf-8"), str(stack_file))
     found = {}
     for name, spec in (doc.get("services") or {}).items():
         for port in (spec or {}).get("ports") or ():
@@ -78,7 +84,11 @@ def describe(project: Project) -> None:
     for stack in project.catalog.stacks.values():
         after = f"  [after {', '.join(stack.depends)}]" if stack.depends else ""
         print(f"  {stack.name}: {' '.join(stack.services)}{after}")
-        published = ports(lay.stacks / f"{stack.name}.yml")
+        try:
+            published = ports(lay.stacks / f"{stack.name}.yml")
+        except KargoError as err:
+            published = {}
+            print(f"    (ports: {err})")
         if published is None:
             print("    (ports: resolve the stack first, e.g. doit _stack:{})".format(stack.name))
         for service, entries in (published or {}).items():

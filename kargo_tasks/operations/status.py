@@ -68,7 +68,11 @@ def read(project: Project, stack: Stack, services: list[dict], reasons: Sequence
     found["send"], found["remove"] = delta.to_send(
         doc, stack.namespace, mine, cluster, swarm.image_digests(refs) if mine else {})
     here = show.published_host(host)
-    for service, ports in (show.ports(stack_file(project, stack)) or {}).items():
+    try:
+        published = show.ports(stack_file(project, stack)) or {}
+    except KargoError:  # a sealed stack file this run cannot open: no URLs to show
+        published = {}
+    for service, ports in published.items():
         found["urls"][service] = [f"{'http' if proto == 'tcp' else proto}://{here}:{outside}"
                                   for outside, _inside, proto in ports]
     return found

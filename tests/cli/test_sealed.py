@@ -221,3 +221,11 @@ def test_an_encrypted_compose_file_resolves_as_the_plain_one(kargo, tmp_path):
     (tmp_path / "web.age").write_bytes(ciphertext)
     assert age_decrypt(tmp_path / "web.age", key) == plain
     assert (kargo.merged / "deploy/front.yml").read_bytes().startswith(b"kargo-sealed/v1 ")
+    # `show` without the identity that opens it names the encrypted source,
+    # it does not send the operator to resolve a stack that is resolved
+    other = tmp_path / "other.txt"
+    keygen(other)
+    shown = kargo.run("show", env={"KARGO_AGE_IDENTITY": str(other)})
+    assert "resolve the stack first" not in shown.stdout.split("  web:")[1], shown.stdout
+    [line] = [line for line in shown.stdout.splitlines() if line.startswith("    (ports: ")]
+    assert f"{kargo.workspace / 'deploy/front.yml.age'}: cannot decrypt" in line, line
