@@ -188,7 +188,10 @@ class Convergence:
     once shows as running for an instant). Each poll asks the engine twice,
     whatever the number of stacks: the services, then their current tasks."""
 
-    def __init__(self, timeout: float, stable: float, interval: float = 1.0,
+    # 0.5 s between polls: a stack counts as converged within half a second
+    # of its window's end (1 s polls took up to a second more); a poll costs
+    # well under a millisecond of CPU here and in dockerd on an idle swarm
+    def __init__(self, timeout: float, stable: float, interval: float = 0.5,
                  progress: Progress | None = None):
         self.timeout, self.stable, self.interval = timeout, stable, interval
         self.progress = progress or Progress()
