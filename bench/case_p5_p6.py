@@ -16,8 +16,8 @@ def same_wait(projects):
     baselines: what is compared is the sending, not the wait's rules."""
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
-    from kargo_tasks.engine.swarm import Convergence
-    convergence = Convergence(900, interval=0.5, progress=_Quiet())
+    from kargo_tasks.engine.swarm import STABLE, Convergence
+    convergence = Convergence(900, STABLE, interval=0.5, progress=_Quiet())
     for project in projects:
         convergence.add(project)
     for project, failures in convergence.settle(projects):

@@ -34,8 +34,9 @@ class Kargo:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("KARGO_")}
         self.env.update(KARGO_ROOT=str(root), KARGO_WORKSPACE=str(workspace))
         # a test needs the stacks converged, not docker's 3 s window of stable
-        # tasks (swarm.STABLE): 1 s here; the test of the window sets it back
-        self.env.update(KARGO_TEST_STABLE_SECONDS=STABLE_SECONDS)
+        # tasks (swarm.STABLE): 1 s here (KARGO_STABLE_SECONDS, the shell's
+        # over the .env's); the test of the window sets kargo's back
+        self.env.update(KARGO_STABLE_SECONDS=STABLE_SECONDS)
 
     @property
     def merged(self):

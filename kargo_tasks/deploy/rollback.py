@@ -16,7 +16,8 @@ that version had. Hooks do not run: they belong to the workspace's deploy.
 `rollback:<stack>` needs nothing of the workspace: when its `.env` cannot be
 read, the stack is the one kargo recorded versions of (its Swarm name is
 `<prefix>-<stack>`, the prefix it last converged under), the timeout the shell's KARGO_DEPLOY_TIMEOUT or the one of
-the last deploy, and the engine the one the workspace's engine variables
+the last deploy, the window of stable tasks the shell's KARGO_STABLE_SECONDS
+or kargo's, and the engine the one the workspace's engine variables
 name (read alone), or the shell's when even they cannot be read, which must hold
 the services kargo's last deploy of the stack left (their ids), or nothing
 is sent: the workspace may name another engine.
@@ -42,7 +43,8 @@ TIMEOUT = "KARGO_DEPLOY_TIMEOUT"
 def rollback(project: Project, stack: Stack) -> None:
     """`rollback:<stack>`: back to the version before the last deploy."""
     record = history.read(project.layout, stack)
-    timeout = _timeout(project, stack, record)  # before the engine is asked anything
+    # before the engine is asked anything
+    timeout, stable = _timeout(project, stack, record), _stable(project)
     previous = record.get("previous")
     if not previous:
         raise KargoError(f"stack {stack.name} has no earlier version to roll back to: kargo "
@@ -51,14 +53,14 @@ def rollback(project: Project, stack: Stack) -> None:
         _same_engine(project, stack)
     print(f"rollback {stack.name}: back to the version deployed before the last one",
           flush=True)
-    failures = restore(project, stack, previous, timeout)
+    failures = restore(project, stack, previous, timeout, stable)
     if failures:
         raise KargoError("\n".join(failures))
     history.rolled_back(project.layout, stack)
     print(f"rollback {stack.name}: done (`doit deploy` applies the workspace again)", flush=True)
 
 
-def undo(project, stack, resolved, timeout):
+def undo(project, stack, resolved, timeout, stable):
     """After a failed deploy of an atomic stack: lines saying how it was put
     back on the version that ran before."""
     before = history.read(project.layout, stack).get("current")
@@ -74,7 +76,7 @@ def undo(project, stack, resolved, timeout):
                 "that ran before (same stack file, same images)"]
     print(f"rollback {stack.name}: the deploy did not converge ({prefix(stack.name)}_ATOMIC)",
           flush=True)
-    failures = restore(project, stack, before, timeout)
+    failures = restore(project, stack, before, timeout, stable)
     if failures:
         return [f"stack {stack.name} could not be rolled back:"] + failures
     return [f"stack {stack.name} was rolled back to the version that ran before"]
@@ -91,6 +93,16 @@ def _timeout(project, stack, record):
         return swarm.deploy_timeout(Environment({}, {}))
     where = f"the last deploy of {stack.name} ({history.history_file(project.layout, stack)})"
     return swarm.deploy_timeout(Environment({TIMEOUT: str(record["timeout"])}, {TIMEOUT: where}))
+
+
+def _stable(project):
+    """The workspace's window of stable tasks; when the workspace cannot be
+    read, the shell's (else kargo's)."""
+    if project.env is not None:
+        return swarm.stable_seconds(project.env)
+    name = swarm.STABLE_VARIABLE
+    shell = {name: os.environ[name]} if name in os.environ else {}
+    return swarm.stable_seconds(Environment(shell, {name: "shell"}))
 
 
 def _same_engine(project, stack):
@@ -112,7 +124,7 @@ def _same_engine(project, stack):
                          "DOCKER_HOST or DOCKER_CONTEXT)")
 
 
-def restore(project, stack, version, timeout):
+def restore(project, stack, version, timeout, stable):
     """Put `stack` on `version` and wait; failure lines, or []."""
     try:
         # a sealed one decrypted in memory: the identity is needed (sealed.py)
@@ -133,7 +145,7 @@ def restore(project, stack, version, timeout):
         if to_send:
             send(project, stack, doc, to_send)
         swarm.remove_services(remove)
-        swarm.wait(stack.namespace, timeout, doc["services"])
+        swarm.wait(stack.namespace, timeout, stable, doc["services"])
         services = swarm.deployed(stack.namespace)
         write_record(project, stack, doc, text_digest(version["stack"]), services,
                      rolled_back=True)

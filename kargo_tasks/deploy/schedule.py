@@ -40,7 +40,8 @@ from .stacks import (
 def deploy(project: Project, stacks: Sequence[Stack]) -> None:
     """Deploy the stale ones of `stacks` (in STACKS order, dependencies first)."""
     env = project.env
-    timeout = swarm.deploy_timeout(env)  # before the engine is asked anything
+    # before the engine is asked anything
+    timeout, stable = swarm.deploy_timeout(env), swarm.stable_seconds(env)
     docs = {stack.name: read_stack(project, stack) for stack in stacks}
     _refuse_left_behind(project, stacks)
     # first: a label a placement constraint reads makes its stack stale
@@ -49,7 +50,7 @@ def deploy(project: Project, stacks: Sequence[Stack]) -> None:
     stale = {stack.name: stale_reasons(project, stack, services) for stack in stacks}
     swarm.ensure_networks(sorted({name for resolved in docs.values()
                                   for name in _external_networks(resolved.doc)}))
-    waits = swarm.Convergence(timeout)
+    waits = swarm.Convergence(timeout, stable)
     by_namespace = {stack.namespace: stack for stack in stacks}
     failures = {}
 
@@ -59,7 +60,7 @@ def deploy(project: Project, stacks: Sequence[Stack]) -> None:
             if not lines:
                 lines = _converged(project, stack, docs[stack.name], timeout)
             elif stack.atomic:
-                lines += rollback.undo(project, stack, docs[stack.name], timeout)
+                lines += rollback.undo(project, stack, docs[stack.name], timeout, stable)
             if lines:
                 failures[stack.name] = lines
 
@@ -87,7 +88,8 @@ def deploy(project: Project, stacks: Sequence[Stack]) -> None:
         except KargoError as err:
             failures[stack.name] = [str(err)]
             if stack.atomic:  # the engine may have taken some services already
-                failures[stack.name] += rollback.undo(project, stack, docs[stack.name], timeout)
+                failures[stack.name] += rollback.undo(project, stack, docs[stack.name],
+                                                      timeout, stable)
             continue
         waits.add(stack.namespace, doc["services"])
     settle([stack.name for stack in stacks if stack.namespace in waits.stacks])

@@ -282,7 +282,8 @@ def remove_stacks(project: Project, stacks: Sequence[Stack]) -> None:
 
 
 def update_stack(project: Project, stack: Stack, force: bool = False) -> None:
-    timeout = swarm.deploy_timeout(project.env)  # before any service is updated
+    # before any service is updated
+    timeout, stable = swarm.deploy_timeout(project.env), swarm.stable_seconds(project.env)
     print(f"update {stack.name}{' --force' if force else ''}", flush=True)
     swarm.update(stack.namespace, force)
-    swarm.wait(stack.namespace, timeout)
+    swarm.wait(stack.namespace, timeout, stable)

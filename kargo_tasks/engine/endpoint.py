@@ -78,8 +78,11 @@ def _shown(value):
 
 # --- a host, as the docker CLI reads it (docker/cli opts/hosts.go ParseHost) ---------
 
-# what Go's url.Parse accepts unescaped in a host name (net/url shouldEscape)
-_HOST_CHARS = re.compile(r"[A-Za-z0-9\-_.~!$&'()*+,;=:\[\]<>\"\x80-\U0010ffff]*")
+# what Go's url.Parse accepts unescaped in a host name (net/url shouldEscape):
+# A-Z a-z 0-9 -_.~!$&'()*+,;=:[]<>" and every character from U+0080 on,
+# written as the ASCII it refuses (a class up to U+10FFFF costs 4 ms to
+# compile, in every kargo run)
+_HOST_CHARS = re.compile(r"[^\x00-\x20#%/?@\\^`{|}\x7f]*")
 
 
 def _split_host_port(hostport):

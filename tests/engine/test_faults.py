@@ -281,15 +281,19 @@ def test_two_runs_at_once_one_refuses_one_waits(stackenv, background):
 
 # --- bad input that needs the engine to show ---------------------------------------------
 
-@pytest.mark.parametrize("value", ["abc", "nan", "-5", "0"])
-def test_deploy_timeout_that_is_not_a_duration_deploys_nothing(stackenv, value):
+@pytest.mark.parametrize("name, value", [
+    ("KARGO_DEPLOY_TIMEOUT", "abc"), ("KARGO_DEPLOY_TIMEOUT", "nan"),
+    ("KARGO_DEPLOY_TIMEOUT", "-5"), ("KARGO_DEPLOY_TIMEOUT", "0"),
+    ("KARGO_STABLE_SECONDS", "abc")])
+def test_a_wait_that_is_not_a_duration_deploys_nothing(stackenv, name, value):
     env = stackenv
-    env.set_env(f"KARGO_DEPLOY_TIMEOUT={value}\n")
+    env.kargo.env.pop("KARGO_STABLE_SECONDS")  # the workspace's, not the suite's
+    env.set_env(f"{name}={value}\n")
     proc = env.run("deploy", check=False)
     assert proc.returncode != 0
     assert errors(proc.stderr) == [
         f"kargo: deploy: {env.kargo.workspace / '.env'}:1: "
-        "KARGO_DEPLOY_TIMEOUT must be a number of seconds"], proc.stderr
+        f"{name} must be a number of seconds"], proc.stderr
     # refused before the engine was asked to create anything
     assert env.services() == {}
     assert not env.client.api.networks(filters={"name": env.back})

@@ -26,8 +26,11 @@ IMAGES = ("mapserver", "mapproxy")
 @pytest.fixture(scope="module")
 def wheel_kargo(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("wheel")
+    # built with the test environment's own setuptools (the test extras hold
+    # one that builds wheels): pip's build isolation would install a fresh
+    # copy of it first, every time
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                    "-w", str(tmp / "dist"), str(REPO)],
+                    "--no-build-isolation", "-w", str(tmp / "dist"), str(REPO)],
                    check=True, capture_output=True)
     [wheel] = (tmp / "dist").glob("kargo-*.whl")
     venv = tmp / "venv"

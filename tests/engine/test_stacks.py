@@ -258,7 +258,7 @@ def test_the_stability_window_holds_a_service_whose_tasks_exit_after_two_seconds
     the deploy fails naming it. The other tests shorten the window
     (support.STABLE_SECONDS); this one runs with kargo's."""
     env = stackenv
-    env.kargo.env.pop("KARGO_TEST_STABLE_SECONDS")
+    env.kargo.env.pop("KARGO_STABLE_SECONDS")
     c = f"{env.name}-c"
     env.extra_stacks.append(c)
     env.set_env(f'STACKS="{env.a} {env.b} {c}"\n{env.prefix(c)}_STACK="crash"\n')
