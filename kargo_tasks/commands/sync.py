@@ -52,6 +52,8 @@ def _run(argv, ran):
     from kargo_tasks.tasks.report import Reporter
 
     class Recording(Reporter):
+        command = "sync"  # the run's notification names the sync, not its tasks
+
         def execute_task(self, task):
             if task.actions:
                 ran.append(task.name)

@@ -19,6 +19,7 @@ from kargo_tasks.engine import convergence, swarm
 from kargo_tasks.workspace.catalog import Stack
 from kargo_tasks.workspace.project import Project
 
+from . import outcome
 from .stacks import record_service
 
 
@@ -40,8 +41,13 @@ def run(project: Project, stack: Stack, service: str, named: bool = True) -> Non
                          f"update:{stack.name} --force` restarts a service")
     before = swarm.versions([found])[name]
     print(f"run {stack.name}:{service}", flush=True)
-    swarm.rerun(name)
-    swarm.wait(stack.namespace, timeout, only=[name])
+    try:
+        swarm.rerun(name)
+        swarm.wait(stack.namespace, timeout, only=[name])
+    except KargoError as err:
+        outcome.keep("run", stack.name, {service: "run again"}, failures=str(err).splitlines())
+        raise
+    outcome.keep("run", stack.name, {service: "run again"})
     record_service(project, stack, name, before, swarm.deployed(stack.namespace).get(name))
     print(f"run {stack.name}:{service}: completed", flush=True)
 

@@ -36,7 +36,7 @@ from kargo_tasks.workspace.catalog import Stack
 from kargo_tasks.workspace.environment import Environment, prefix
 from kargo_tasks.workspace.project import Project
 
-from . import delta, history, jobs, preview
+from . import delta, history, jobs, outcome, preview
 from .stacks import open_text, read_record, send, text_digest, write_record
 
 TIMEOUT = "KARGO_DEPLOY_TIMEOUT"
@@ -54,7 +54,10 @@ def rollback(project: Project, stack: Stack) -> None:
         _same_engine(project, stack)
     print(f"rollback {stack.name}: back to the version deployed before the last one",
           flush=True)
-    failures = restore(project, stack, previous, timeout)
+    done: dict = {}
+    failures = restore(project, stack, previous, timeout, done)
+    # for the run's notification (outcome.py)
+    outcome.keep("rollback", stack.name, done.get("sent"), done.get("removed"), failures)
     if failures:
         raise KargoError("\n".join(failures))
     history.rolled_back(project.layout, stack)
@@ -115,8 +118,9 @@ def _same_engine(project, stack):
                          "DOCKER_HOST or DOCKER_CONTEXT)")
 
 
-def restore(project, stack, version, timeout):
-    """Put `stack` on `version` and wait; failure lines, or []."""
+def restore(project, stack, version, timeout, done=None):
+    """Put `stack` on `version` and wait; failure lines, or []. `done`, when
+    given, gets what was sent ({"sent": {service: why}, "removed": [service]})."""
     try:
         # a sealed one decrypted in memory: the identity is needed (sealed.py)
         doc = compose.load_stack(open_text(version["stack"]),
@@ -135,6 +139,8 @@ def restore(project, stack, version, timeout):
                              f"has {', '.join(gone)} of that version")
         for line in preview.describe(stack, doc, to_send, remove, deployed) + kept:
             print(f"  {line}", flush=True)
+        if done is not None:
+            done.update(sent=to_send, removed=[stack.namespace.descope(n) for n in remove])
         if to_send:
             send(project, stack, doc, to_send)
         swarm.remove_services(remove)
