@@ -54,6 +54,17 @@ def test_one_post_per_run_naming_what_was_sent_and_nothing_for_a_no_op(stackenv)
         again = env.run("deploy", env=notify)
         assert sent_stacks(again) == [] and len(hook.requests) == 1, again.stdout
         assert env.run("deploy", env=notify).stdout == "" and len(hook.requests) == 1
+
+        # a rollback that changed something: one POST, its action and service
+        env.set_env(f'GREETING="{SECRET}-2"\n')
+        env.run(f"deploy:{env.a}", env=notify)
+        env.run(f"rollback:{env.a}", env=notify)
+        assert len(hook.requests) == 3
+        back = hook.requests[2]["json"]
+        assert back["command"] == f"rollback:{env.a}" and back["outcome"] == "succeeded"
+        assert back["services"] == [{"stack": env.a, "service": "web", "why": "changed",
+                                     "action": "rollback"}]
+        assert not any(SECRET in r["raw"].decode() for r in hook.requests)
     finally:
         hook.close()
 
