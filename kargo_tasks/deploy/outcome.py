@@ -9,6 +9,7 @@ Without a journal (a test calling an action, `doit plan`) nothing is kept.
 Names and the engine's words only: never a value of the environment.
 """
 import json
+import os
 from pathlib import Path
 
 _JOURNAL: list[Path] = []  # the run's journal, when a reporter opened one
@@ -41,6 +42,9 @@ def keep(action: str, stack: str, sent: dict[str, str] | None = None,
         return
     entry = {"action": action, "stack": stack, "sent": dict(sent or {}),
              "removed": list(removed or ()), "failures": list(failures or ())}
+    # made by the first entry: a run that deploys nothing leaves no trace
+    _JOURNAL[0].parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     # one short line appended at once: processes of one run do not mix them
-    with open(_JOURNAL[0], "a", encoding="utf-8") as journal:
+    fd = os.open(_JOURNAL[0], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as journal:
         journal.write(json.dumps(entry) + "\n")

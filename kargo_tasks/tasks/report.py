@@ -37,9 +37,7 @@ class Reporter(ConsoleReporter):
         self.ran = []  # the tasks that ran
         self.failed = []  # the tasks that failed
         self.errors = []  # and their error lines
-        runs = layout().state / "runs"
-        runs.mkdir(mode=0o700, parents=True, exist_ok=True)
-        outcome.open_journal(runs / f"{uuid.uuid4().hex}.jsonl")
+        outcome.open_journal(layout().state / "runs" / f"{uuid.uuid4().hex}.jsonl")
 
     def execute_task(self, task):
         if task.actions:
