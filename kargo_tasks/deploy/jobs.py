@@ -33,12 +33,17 @@ def run(project: Project, stack: Stack, service: str, named: bool = True) -> Non
     if found is None:
         raise KargoError(f"service {name} is not deployed: `doit deploy:{stack.name}` runs it")
     spec = found["Spec"]
-    if convergence.job_mode(spec) is None and not convergence.one_shot(spec):
+    if convergence.job_mode(spec) is None:
         if not named:
             return
+        if convergence.one_shot(spec):
+            # the engine's rolling update takes the task's end (within its
+            # monitor window) for a failure, and pauses the update
+            raise KargoError(f"service {name} is a one-shot service (restart_policy condition "
+                             "none), not a job: the engine's update of it pauses when its task "
+                             "ends; make it deploy.mode replicated-job to run it again")
         raise KargoError(f"service {name} is not a job (deploy.mode replicated-job or "
-                         f"global-job, or restart_policy condition none): `doit "
-                         f"update:{stack.name} --force` restarts a service")
+                         f"global-job): `doit update:{stack.name} --force` restarts a service")
     before = swarm.versions([found])[name]
     print(f"run {stack.name}:{service}", flush=True)
     try:

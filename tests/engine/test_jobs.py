@@ -158,13 +158,32 @@ networks:
 
 
 def test_a_one_shot_service_whose_task_completed_converged_and_stays_up_to_date(stackenv):
+    """`restart_policy: condition: none` on a replicated service: its task
+    completed is converged (not "0/1 running"), and stays up to date."""
     env = stackenv
     c = f"{env.name}-c"
     env.extra_stacks.append(c)
     write(env.kargo.workspace / "deploy/once.yml", ONCE_YML)
-    env.set_env(f'STACKS="{env.a} {env.b} {c}"\n{env.prefix(c)}_STACK="once"\n')
+    write(env.kargo.workspace / "deploy/sleeper.yml",
+          ONCE_YML.replace("once:", "sleeper:").replace('"echo seeded"', '"sleep 3600"')
+          .replace("      restart_policy:\n        condition: none\n", ""))
+    env.set_env(f'STACKS="{env.a} {env.b} {c}"\n{env.prefix(c)}_STACK="once sleeper"\n')
+    once, sleeper = env.service(c, "once"), env.service(c, "sleeper")
     env.run(f"deploy:{c}")
-    assert completed(env, env.service(c, "once"))
+    assert len(completed(env, once)) == 1
     # 0/1 running is what a one-shot service that completed runs: not stale
     again = env.run(f"deploy:{c}")
     assert again.stdout == "" and again.stderr == ""
+
+    # run: is for jobs: the engine pauses a forced update of a one-shot
+    # service when its task ends, so it is refused, naming the way; run:<stack>
+    # leaves the services that are not jobs alone
+    before = env.versions(c)
+    refused = env.run(f"run:{c}:once", check=False)
+    assert refused.returncode != 0
+    assert (f"service {once} is a one-shot service (restart_policy condition none), not a job"
+            in refused.stderr), refused.stderr
+    proc = env.run(f"run:{c}")
+    assert "run " not in proc.stdout.replace(".  run:", ""), proc.stdout
+    assert env.versions(c) == before and len(completed(env, once)) == 1
+    assert env.run(f"deploy:{c}").stdout == ""
