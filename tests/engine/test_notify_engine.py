@@ -3,7 +3,8 @@ deploy:b`) is ONE POST naming both stacks and every service sent and why,
 the workspace's git revision and kargo's version, no value of the
 environment; a deploy that changes nothing sends nothing; a failed deploy
 (a job that exits 3) sends its failing line and keeps its exit status,
-whether or not the notification is delivered."""
+whether or not the notification is delivered; a `doit sync` that
+deployed is one POST, one that did nothing none."""
 import subprocess
 
 import pytest
@@ -12,6 +13,7 @@ from stack_fixtures import sent as sent_stacks
 from stack_fixtures import stackenv  # noqa: F401
 from support import Webhook, closed_port, write
 from test_jobs import job_stack
+from test_sync import SYNCED, synced  # noqa: F401
 
 from kargo_tasks import __version__
 
@@ -91,3 +93,21 @@ def test_a_failed_deploy_sends_its_line_and_keeps_its_exit_status(stackenv):
     errors = [x for x in proc.stderr.splitlines() if x.strip()]
     assert errors[0] == f"kargo: deploy:{c}: {line}"
     assert len(errors) == 2 and errors[1].startswith("kargo: warning: notification not delivered")
+
+
+def test_a_sync_that_deployed_is_one_post_and_a_sync_that_did_nothing_none(synced):
+    env = synced
+    hook = Webhook()
+    try:
+        notify = {"KARGO_NOTIFY": hook.url}
+        first = env.run("sync", check=False, env=notify)
+        assert first.returncode == SYNCED, first.stderr
+        [request] = hook.requests
+        sent = request["json"]
+        assert sent["command"] == "sync" and sent["outcome"] == "succeeded"
+        assert sent["stacks"] == [env.a, env.b]
+        assert sent["revision"] == git(env.kargo.workspace, "rev-parse", "HEAD")
+        assert env.run("sync", check=False, env=notify).returncode == 0
+        assert len(hook.requests) == 1
+    finally:
+        hook.close()
