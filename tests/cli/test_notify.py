@@ -55,3 +55,19 @@ def test_a_run_that_deploys_nothing_sends_nothing(kargo):
     finally:
         hook.close()
     assert hook.requests == []
+
+
+def test_a_sync_that_cannot_pull_is_one_post_and_keeps_its_exit_status(kargo):
+    # the workspace is no git repository: the sync is refused before any task
+    plain = kargo.run("sync", check=False)
+    hook = Webhook()
+    try:
+        proc = kargo.run("sync", check=False, env={"KARGO_NOTIFY": hook.url})
+    finally:
+        hook.close()
+    assert proc.returncode == plain.returncode == 3
+    assert (proc.stdout, proc.stderr) == (plain.stdout, plain.stderr)
+    [request] = hook.requests
+    sent = request["json"]
+    assert sent["command"] == "sync" and sent["outcome"] == "failed"
+    assert sent["failures"] == [plain.stderr.strip().removeprefix("kargo: sync: ")]
