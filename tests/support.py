@@ -274,3 +274,55 @@ class Git:
         self(clone, "add", path)
         self(clone, "commit", "-q", "-m", message)
         self(clone, "push", "-q")
+
+
+class Webhook:
+    """A local HTTP server capturing the requests it gets (real HTTP): the
+    body of each POST, decoded as JSON; it answers `status` (200)."""
+
+    def __init__(self, status=200):
+        import http.server
+        import json
+        captured = self.requests = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                captured.append({"path": self.path, "type": self.headers.get("Content-Type"),
+                                 "raw": raw, "json": json.loads(raw)})
+                self.send_response(status)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/T0K3N-path"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def closed_port():
+    """A local TCP port nobody listens on (a refused connection)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Silent:
+    """A local TCP server that accepts and never answers (a timeout)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/"
+
+    def close(self):
+        self.sock.close()

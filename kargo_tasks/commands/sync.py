@@ -25,11 +25,16 @@ def execute(command):
     from kargo_tasks.base.errors import KargoError
     from kargo_tasks.operations import project as project_mod
     from kargo_tasks.operations.pull import pull
+    import time
+    started = time.monotonic()
     project = project_mod.current()
     try:
         pulled = pull(project.workspace)
     except KargoError as err:
-        return refuse("sync", err)
+        code = refuse("sync", err)
+        # a GitOps loop that cannot pull is a failed sync: its one notification
+        _notify_refused(err, time.monotonic() - started)
+        return code
     for line in pulled:
         command.outstream.write(f"{line}\n")
     command.outstream.flush()
@@ -52,6 +57,8 @@ def _run(argv, ran):
     from kargo_tasks.tasks.report import Reporter
 
     class Recording(Reporter):
+        command = "sync"  # the run's notification names the sync, not its tasks
+
         def execute_task(self, task):
             if task.actions:
                 ran.append(task.name)
@@ -60,3 +67,14 @@ def _run(argv, ran):
     namespace = {name: getattr(tasks, name) for name in tasks.__all__}
     namespace["DOIT_CONFIG"] = dict(DOIT_CONFIG, reporter=Recording)
     return DoitMain(ModuleTaskLoader(namespace), config_filenames=()).run(argv)
+
+
+def _notify_refused(err, seconds):
+    """KARGO_NOTIFY of a sync refused before any task ran (no reporter saw it)."""
+    import sys
+
+    from kargo_tasks.operations import notify
+    try:
+        notify.after_run("sync", [], [str(err)], seconds)
+    except Exception as exc:  # noqa: BLE001 - a notification never fails the run
+        print(f"kargo: warning: notification not sent: {exc}", file=sys.stderr, flush=True)

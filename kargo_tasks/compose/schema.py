@@ -192,7 +192,26 @@ def _matches(doc, pattern, path=()):
             yield from _matches(item, rest, path + (i,))
 
 
+JOB_MODES = ("replicated-job", "global-job")
+
+
+def is_job(service: object) -> bool:
+    """A service definition that runs as a Swarm job (`deploy.mode`
+    replicated-job or global-job): it runs to completion, once per deploy
+    that sends it."""
+    deploy = service.get("deploy") if isinstance(service, dict) else None
+    return isinstance(deploy, dict) and deploy.get("mode") in JOB_MODES
+
+
 def _stack_rules(doc):
+    for path, service in _matches(doc, ("services", "*")):
+        if is_job(service) and "update_config" in service["deploy"]:
+            # the CLI takes it; the engine refuses the service (swarmkit's
+            # controlapi: "Jobs may not have an update config")
+            yield (path + ("deploy", "update_config"),
+                   f"{dotted(path)}.deploy.update_config is not allowed: a job "
+                   f"(mode {service['deploy']['mode']}) runs once, the engine refuses an "
+                   "update config on it")
     for pattern, keys in NO_SUCH_KEY.items():
         for path, node in _matches(doc, pattern):
             for key in sorted(k for k in (node if isinstance(node, dict) else ()) if k in keys):

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from kargo_tasks.compose import resolve as compose
+from kargo_tasks.compose.schema import is_job
 from kargo_tasks.engine import client as engine
 from kargo_tasks.workspace import masking, sealed, templates
 from kargo_tasks.workspace.catalog import Stack
@@ -56,7 +57,9 @@ def describe(stack, doc, send, remove, deployed):
     lines = []
     for name, why in send.items():
         running = deployed.get(stack.namespace.scope(name))
-        lines.append(f"service {name} ({why})")
+        # a job sent is a job run: the operator sees which ones a deploy runs
+        lines.append(f"job {name} ({why}): a deploy runs it" if is_job(doc["services"][name])
+                     else f"service {name} ({why})")
         if running is not None:
             fields = specdiff.field_changes(doc["services"][name], running["Spec"], doc, config_text)
             lines += [f"  {line}" for line in fields] or (

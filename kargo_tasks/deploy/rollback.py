@@ -12,6 +12,8 @@ engine is refused before anything is sent. An image is pinned to the digest
 the version ran only when its tag now names another digest, so in the usual
 case the engine gets the very file it got then, and its specs are the ones
 that version had. Hooks do not run: they belong to the workspace's deploy.
+A job is neither sent nor removed: it stays as the last deploy left it
+(jobs.py: running its earlier version would be no undo).
 
 `rollback:<stack>` needs nothing of the workspace: when its `.env` cannot be
 read, the stack is the one kargo recorded versions of (its Swarm name is
@@ -26,6 +28,7 @@ import os
 
 from kargo_tasks.base.errors import EngineError, KargoError
 from kargo_tasks.compose import resolve as compose
+from kargo_tasks.compose.schema import is_job
 from kargo_tasks.compose.shortsyntax import reference
 from kargo_tasks.engine import client as engine
 from kargo_tasks.engine import swarm
@@ -34,7 +37,7 @@ from kargo_tasks.workspace.catalog import Stack
 from kargo_tasks.workspace.environment import Environment, prefix
 from kargo_tasks.workspace.project import Project
 
-from . import delta, history, preview
+from . import delta, history, jobs, outcome, preview
 from .stacks import open_text, read_record, send, text_digest, write_record
 
 TIMEOUT = "KARGO_DEPLOY_TIMEOUT"
@@ -53,7 +56,10 @@ def rollback(project: Project, stack: Stack) -> None:
         _same_engine(project, stack)
     print(f"rollback {stack.name}: back to the version deployed before the last one",
           flush=True)
-    failures = restore(project, stack, previous, timeout, stable)
+    done: dict = {}
+    failures = restore(project, stack, previous, timeout, stable, done)
+    # for the run's notification (outcome.py)
+    outcome.keep("rollback", stack.name, done.get("sent"), done.get("removed"), failures)
     if failures:
         raise KargoError("\n".join(failures))
     history.rolled_back(project.layout, stack)
@@ -124,8 +130,9 @@ def _same_engine(project, stack):
                          "DOCKER_HOST or DOCKER_CONTEXT)")
 
 
-def restore(project, stack, version, timeout, stable):
-    """Put `stack` on `version` and wait; failure lines, or []."""
+def restore(project, stack, version, timeout, stable, done=None):
+    """Put `stack` on `version` and wait; failure lines, or []. `done`, when
+    given, gets what was sent ({"sent": {service: why}, "removed": [service]})."""
     try:
         # a sealed one decrypted in memory: the identity is needed (sealed.py)
         doc = compose.load_stack(open_text(version["stack"]),
@@ -136,16 +143,21 @@ def restore(project, stack, version, timeout, stable):
         deployed = swarm.deployed(stack.namespace)
         record = (read_record(project, stack) or {}).get("cluster") or {}
         to_send, remove = delta.to_send(doc, stack.namespace, deployed, record, digests)
+        # a job that ran is never run again nor removed by a rollback (jobs.py)
+        to_send, remove, kept = jobs.kept(doc, to_send, remove, stack.namespace, deployed)
         gone = missing(doc, to_send, swarm.existing_configs(stack.namespace))
         if gone:
             raise KargoError(f"stack {stack.name} cannot be rolled back: the engine no longer "
                              f"has {', '.join(gone)} of that version")
-        for line in preview.describe(stack, doc, to_send, remove, deployed):
+        for line in preview.describe(stack, doc, to_send, remove, deployed) + kept:
             print(f"  {line}", flush=True)
+        if done is not None:
+            done.update(sent=to_send, removed=[stack.namespace.descope(n) for n in remove])
         if to_send:
             send(project, stack, doc, to_send)
         swarm.remove_services(remove)
-        swarm.wait(stack.namespace, timeout, stable, doc["services"])
+        swarm.wait(stack.namespace, timeout, stable,
+                   [n for n, spec in doc["services"].items() if not is_job(spec)])
         services = swarm.deployed(stack.namespace)
         write_record(project, stack, doc, text_digest(version["stack"]), services,
                      rolled_back=True)

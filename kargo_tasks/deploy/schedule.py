@@ -25,7 +25,7 @@ from kargo_tasks.workspace.namespace import VARIABLE as PREFIX_VARIABLE
 from kargo_tasks.workspace.namespace import Namespace
 from kargo_tasks.workspace.project import Project
 
-from . import delta, history, rollback
+from . import delta, history, outcome, rollback
 from .stacks import (
     engine_delta,
     hook_files,
@@ -65,34 +65,43 @@ def deploy(project: Project, stacks: Sequence[Stack]) -> None:
                 failures[stack.name] = lines
 
     namespace_of = {stack.name: stack.namespace for stack in stacks}
-    for stack in stacks:
-        in_flight = [d for d in stack.depends if namespace_of.get(d) in waits.stacks]
-        if in_flight:
-            settle(in_flight)
-        failed = [d for d in stack.depends if d in failures]
-        if failed:
-            failures[stack.name] = [f"stack {stack.name} was not deployed: it depends on "
-                                    f"{', '.join(failed)}, which did not converge"]
-            continue
-        doc = docs[stack.name].doc
-        try:
-            to_send, remove, _deployed = engine_delta(project, stack, doc)
-            if not to_send and not remove and not stale[stack.name]:
+    sent = {}  # stack name -> ({service: why}, [services removed])
+    try:
+        for stack in stacks:
+            in_flight = [d for d in stack.depends if namespace_of.get(d) in waits.stacks]
+            if in_flight:
+                settle(in_flight)
+            failed = [d for d in stack.depends if d in failures]
+            if failed:
+                failures[stack.name] = [f"stack {stack.name} was not deployed: it depends on "
+                                        f"{', '.join(failed)}, which did not converge"]
                 continue
-            print(f"deploy {stack.name}: {delta.summary(to_send, remove, stack.namespace)}",
-                  flush=True)
-            _hooks(project, stack, "before")
-            if to_send:
-                send(project, stack, doc, to_send)
-            swarm.remove_services(remove)
-        except KargoError as err:
-            failures[stack.name] = [str(err)]
-            if stack.atomic:  # the engine may have taken some services already
-                failures[stack.name] += rollback.undo(project, stack, docs[stack.name],
-                                                      timeout, stable)
-            continue
-        waits.add(stack.namespace, doc["services"])
-    settle([stack.name for stack in stacks if stack.namespace in waits.stacks])
+            doc = docs[stack.name].doc
+            try:
+                to_send, remove, _deployed = engine_delta(project, stack, doc)
+                if not to_send and not remove and not stale[stack.name]:
+                    continue
+                print(f"deploy {stack.name}: {delta.summary(to_send, remove, stack.namespace)}",
+                      flush=True)
+                sent[stack.name] = (to_send, [stack.namespace.descope(n) for n in remove])
+                _hooks(project, stack, "before")
+                if to_send:
+                    send(project, stack, doc, to_send)
+                swarm.remove_services(remove)
+            except KargoError as err:
+                failures[stack.name] = [str(err)]
+                if stack.atomic:  # the engine may have taken some services already
+                    failures[stack.name] += rollback.undo(project, stack, docs[stack.name],
+                                                          timeout, stable)
+                continue
+            waits.add(stack.namespace, doc["services"])
+        settle([stack.name for stack in stacks if stack.namespace in waits.stacks])
+    finally:
+        # for the run's notification, whatever ended the deploy
+        for stack in stacks:
+            if stack.name in sent or stack.name in failures:
+                to_send, removed = sent.get(stack.name, ({}, []))
+                outcome.keep("deploy", stack.name, to_send, removed, failures.get(stack.name))
     if failures:
         raise KargoError("\n".join(line for stack in stacks for line in failures.get(stack.name, ())))
 

@@ -153,6 +153,19 @@ def left_behind(project: Project, stack: Stack) -> str | None:
     return before
 
 
+def record_service(project: Project, stack: Stack, name: str, before: list,
+                   service: dict | None) -> None:
+    """After kargo changed the one service `name` itself (a job run again):
+    its new version in the record, when the record held the version it had
+    `before` (else the stack stays stale, as it was)."""
+    values = read_record(project, stack)
+    cluster = (values or {}).get("cluster") or {}
+    if service is None or cluster.get(name) != before:
+        return
+    cluster[name] = swarm.versions([service])[name]
+    write_atomic(_cluster_record(project, stack), json.dumps(values).encode(), SECRET_FILE)
+
+
 def label_keys(doc):
     """The node labels the placement constraints of the stack read."""
     keys = set()

@@ -16,12 +16,9 @@ from kargo_tasks.workspace.namespace import LABEL as NAMESPACE
 from kargo_tasks.workspace.namespace import Namespace
 
 from . import client as engine
+from . import convergence
 from .progress import Progress
 
-FAILED = {"failed", "rejected"}
-# Failed tasks of the new spec tolerated while a service restarts, before the
-# deploy is declared failed (a command that exits 1 fails fast).
-MAX_FAILURES = 3
 # Seconds the same tasks must stay up before a stack counts as converged
 # (docker's own "verify" step); KARGO_STABLE_SECONDS chooses another window.
 STABLE = 3.0
@@ -68,7 +65,9 @@ def observe(namespace: str, services: list[dict] | None = None
         status = service.get("ServiceStatus") or {}
         running = status.get("RunningTasks", 0) - lost.get(service["ID"], 0)
         desired = status.get("DesiredTasks", 0)
-        if running < desired and not _one_shot(service["Spec"]):
+        # a job or a one-shot service runs no task once it completed
+        if running < desired and not (convergence.one_shot(service["Spec"])
+                                      or convergence.job_mode(service["Spec"])):
             short[service["Spec"]["Name"]] = f"{running}/{desired}"
     return snap, short
 
@@ -92,10 +91,6 @@ def _lost_running(services):
         if task.get("NodeID") in down and task["Status"]["State"] == "running":
             lost[task["ServiceID"]] = lost.get(task["ServiceID"], 0) + 1
     return lost
-
-
-def _one_shot(spec):
-    return spec.get("TaskTemplate", {}).get("RestartPolicy", {}).get("Condition") == "none"
 
 
 def node_labels(keys: Collection[str]) -> dict[str, dict[str, str]]:
@@ -189,13 +184,22 @@ def remove_services(names: Iterable[str]) -> None:
         engine.call(f"remove service {name}", client.api.remove_service, name)
 
 
+def rerun(name: str) -> None:
+    """Run the job `name` again: its task template's ForceUpdate bumped
+    (`docker service update --force`), on which the engine starts a new
+    JobIteration with the same spec."""
+    _retrying(["service", "update", "--detach", "--force", "--with-registry-auth", name],
+              f"docker service update --force {name}")
+
+
 def wait(namespace: str, timeout: float, stable: float,
-         expected: Iterable[str] | None = None) -> None:
-    """Block until every service of `namespace` converged (the same tasks up
-    for `stable` seconds); raise one line per failing service otherwise."""
-    convergence = Convergence(timeout, stable)
-    convergence.add(namespace, expected)
-    for _namespace, failures in convergence.settle([namespace]):
+         expected: Iterable[str] | None = None,
+         only: Collection[str] | None = None) -> None:
+    """Block until every service of `namespace` (or only the full names
+    `only`) converged (the same tasks up for `stable` seconds); raise one line per failing service otherwise."""
+    waiting = Convergence(timeout, stable)
+    waiting.add(namespace, expected, only)
+    for _namespace, failures in waiting.settle([namespace]):
         if failures:
             raise KargoError("\n".join(failures))
 
@@ -216,10 +220,12 @@ class Convergence:
         self.progress = progress or Progress()
         self.stacks: dict[str, dict] = {}  # namespace -> state
 
-    def add(self, namespace, expected=None):
-        """Wait for `namespace` too (just sent; `expected`: its service names)."""
+    def add(self, namespace, expected=None, only=None):
+        """Wait for `namespace` too (just sent; `expected`: its service names;
+        `only`: the full names of the services to wait for, when not all)."""
         self.stacks[namespace] = {"expected": set(expected or ()), "ids": None, "since": None,
-                                "deadline": time.monotonic() + self.timeout}
+                                "deadline": time.monotonic() + self.timeout,
+                                "only": None if only is None else set(only)}
 
     def settle(self, namespaces):
         """Poll every stack being waited on until each of `namespaces` settled;
@@ -252,11 +258,12 @@ class Convergence:
         now = time.monotonic()
         settled = []
         for namespace, state in list(self.stacks.items()):
-            mine = [s for s in services if s["Spec"]["Labels"][NAMESPACE] == namespace]
+            mine = [s for s in services if s["Spec"]["Labels"][NAMESPACE] == namespace
+                    and (state["only"] is None or s["Spec"]["Name"] in state["only"])]
             pending, failed, running = {}, [], set()
             for service in mine:
                 name = service["Spec"]["Name"]
-                status, detail, ids = _progress(service, tasks.get(service["ID"], []))
+                status, detail, ids = convergence.progress(service, tasks.get(service["ID"], []))
                 running |= ids
                 self.progress.update({name: detail})
                 if status == "failed":
@@ -291,38 +298,6 @@ def _current_tasks(services):
             "service": [s["ID"] for s in services], "_up-to-date": "true"}):
         found.setdefault(task["ServiceID"], []).append(task)
     return found
-
-
-def _progress(service, tasks):
-    """('done' | 'waiting' | 'failed', what to show, running task ids) of a
-    service from its tasks of the current spec."""
-    spec = service["Spec"]
-    update = service.get("UpdateStatus") or {}
-    if update.get("State") in ("paused", "rollback_started", "rollback_paused", "rollback_completed"):
-        return ("failed", f"update {update['State']}: {update.get('Message', '')}".strip(),
-                set())
-    mode = spec.get("Mode", {})
-    one_shot = _one_shot(spec)
-    live = [t for t in tasks if t.get("DesiredState") in ("running", "complete")]
-    running_ids = {t["ID"] for t in live if t["Status"]["State"] == "running"}
-    running = len(running_ids)
-    complete = sum(1 for t in tasks if t["Status"]["State"] == "complete")
-    failed = [t for t in tasks if t["Status"]["State"] in FAILED]
-    desired = mode["Replicated"].get("Replicas", 1) if "Replicated" in mode else len(live)
-    detail = f"{running}/{desired} running"
-    if failed:
-        latest = max(failed, key=lambda t: t["Status"]["Timestamp"])
-        error = latest["Status"].get("Err") or latest["Status"].get("Message") or "task failed"
-        detail += f", {len(failed)} failed: {error}"
-        if one_shot or len(failed) >= MAX_FAILURES:
-            return "failed", detail, running_ids
-    waiting = [t["Status"].get("Err") for t in live if t["Status"]["State"] == "pending"]
-    if any(waiting):  # the scheduler's reason, e.g. "no suitable node (...)"
-        detail += f", pending: {next(err for err in waiting if err)}"
-    if update.get("State") == "updating":
-        return "waiting", detail + " (updating)", running_ids
-    done = running + complete if one_shot else running
-    return ("done" if done >= desired else "waiting"), detail, running_ids
 
 
 def prune_configs(namespace: str, keep: Collection[str]) -> None:

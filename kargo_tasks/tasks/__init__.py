@@ -16,11 +16,12 @@ from .stacks import (
                      task_redeploy,
                      task_remove,
                      task_rollback,
+                     task_rerun,
                      task_update,
 )
 
 __all__ = ["task_use", "task_show", "task_configure", "task__configure", "task__stack",
            "task_deploy", "task_remove", "task_update", "task_redeploy", "task_rollback",
-           "task_labels", "task_logs",
+           "task_rerun", "task_labels", "task_logs",
            "task_build", "task_import", "task_pull", "task_exec",
            "task_encrypt", "task_edit", "task_rekey"]

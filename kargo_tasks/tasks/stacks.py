@@ -1,6 +1,7 @@
 """Stack tasks: `_stack:<s>` (resolved file); `deploy` and `deploy:<s>`,
 `remove` and `remove:<s>` (a schedule over several stacks, in STACKS order);
-`update:<s>`, `redeploy:<s>`, `rollback:<s>`; `labels` for the nodes.
+`update:<s>`, `redeploy:<s>`, `rollback:<s>`, `run:<s>:<service>` (a job
+run again); `labels` for the nodes.
 
 `deploy` is one task over every stack, not a group of `deploy:<s>` tasks: doit
 runs the tasks of a group in whatever order its dispatcher resumes them, and
@@ -18,6 +19,7 @@ from doit.tools import result_dep
 from kargo_tasks.base.actions import EngineCheck, failing, guarded
 from kargo_tasks.base.commandline import named_tasks
 from kargo_tasks.deploy.history import platform_of, recorded
+from kargo_tasks.deploy.jobs import run
 from kargo_tasks.deploy.rollback import rollback
 from kargo_tasks.deploy.schedule import deploy
 from kargo_tasks.deploy.stacks import (
@@ -181,6 +183,37 @@ def task_rollback():
             yield make(project, Stack(name, (), (), prefix=platform_of(project.layout, name)))
         return
     yield from each(stacks, make, "roll stacks back", "rollback")
+
+
+def task_rerun():
+    """Run the jobs of a stack again (run:<stack>), or one (run:<stack>:<service>)."""
+    # doit refuses a task called `run` (its command): one group per stack,
+    # as deploy:<stack>, its sub-tasks the services; a service that is not a
+    # job is skipped unless named (jobs.run)
+    project = current()
+    if project.error:
+        for name in sorted(n for n in named_tasks() if n.startswith("run:")):
+            yield {"basename": name, "actions": [failing(project.error)],
+                   "doc": "run a job again", "meta": NEEDS_ENV}
+        return
+    asked = set(named_tasks())
+    for stack in _in_order(project):
+        basename = f"run:{stack.name}"
+        yield {"basename": basename, "name": None,
+               "doc": f"run the jobs of {stack.name} again (run:{stack.name}:<service> for one)"}
+        for service in stack.services:
+            yield {
+                "basename": basename,
+                "name": service,
+                # the creators read no stack file: which service is a job, the
+                # action asks the engine
+                "doc": f"run {service} of {stack.name} again when it is a job, and wait for it",
+                "actions": [guarded(run, project, stack, service,
+                                    f"{basename}:{service}" in asked)],
+                "task_dep": ["_configure"],
+                "uptodate": [False],
+                "verbosity": 2,
+            }
 
 
 def task_labels():

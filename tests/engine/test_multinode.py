@@ -15,6 +15,7 @@ from kargo_tasks.engine.labels import managed_key
 
 from multinode_fixtures import (SERVICE_LABEL, WORKERS, cluster,  # noqa: F401
                                 multienv, wait_for)
+from support import write
 
 # one cluster (fixed node names) made for the module: its tests on one worker
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("swarm-nodes")]
@@ -235,3 +236,43 @@ def test_services_on_two_nodes_reach_each_other_by_name_over_the_overlay(multien
         logs = env.client.api.service_logs(cli, stdout=True, stderr=True)
         return answer.encode() in (logs if isinstance(logs, bytes) else b"".join(logs))
     wait_for(logged, f"{answer} in the log of {cli}", timeout=30)
+
+
+GLOBAL_JOB_YML = """
+version: "3.9"
+services:
+  sweep:
+    image: ${BUSYBOX}
+    command: ["sh", "-c", "sleep 1; echo swept"]
+    deploy:
+      mode: global-job
+      endpoint_mode: dnsrr
+    networks: [back]
+networks:
+  back:
+    external: true
+    name: ${DOCKER_BACK_NETWORK}
+"""
+
+
+def test_a_global_job_converges_when_it_completed_on_every_node(multienv, cluster):
+    """A `global-job` runs once on each node: the deploy waits until the
+    task of every node completed (it never runs), and the next deploy does
+    not run it again."""
+    env = multienv
+    env.write_defaults({"sweep": SLEEP})
+    write(env.kargo.workspace / "deploy/sweep.yml", GLOBAL_JOB_YML)
+    env.run("deploy")
+    sweep = env.service("sweep")
+    tasks = env.client.api.tasks(filters={"service": sweep})
+    nodes = [n for n in env.client.api.nodes()
+             if n["Spec"]["Availability"] == "active" and n["Status"]["State"] == "ready"]
+    assert len(nodes) == 3
+    # one completed task on each node, when the deploy returned
+    assert sorted(env.cluster.hostname(t["NodeID"]) for t in tasks
+                  if t["Status"]["State"] == "complete") == sorted(
+        env.cluster.hostname(n["ID"]) for n in nodes)
+    again = env.run("deploy")
+    assert again.stdout == "" and again.stderr == ""
+    assert sorted(t["ID"] for t in env.client.api.tasks(filters={"service": sweep})) == sorted(
+        t["ID"] for t in tasks)

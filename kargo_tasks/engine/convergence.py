@@ -1,0 +1,121 @@
+"""When one service counts as converged: a pure rule over its engine service
+and its tasks (no engine call here; swarm.Convergence asks and polls).
+
+A long-running service converged when it runs its desired replicas of its
+current spec. A Swarm job (`deploy.mode: replicated-job` / `global-job`)
+converged when its tasks of the current run completed: the engine never
+keeps a job's task running, so "0/1 running" is no failure (docker/cli's
+`service/progress` counts a job's completed tasks of its current
+`JobIteration` likewise). A service with `restart_policy: condition: none`
+is one-shot: a task that completed (exit 0) counts as done, as a running
+one does. A job that fails names its error (the exit code among it).
+"""
+from collections.abc import Iterable
+
+FAILED = {"failed", "rejected"}
+# Failed tasks of the new spec tolerated while a service restarts, before the
+# deploy is declared failed (a command that exits 1 fails fast).
+MAX_FAILURES = 3
+JOB_MODES = {"ReplicatedJob": "replicated-job", "GlobalJob": "global-job"}
+
+
+def job_mode(spec: dict) -> str | None:
+    """"replicated-job" or "global-job" of an engine service spec, else None."""
+    return next((name for key, name in JOB_MODES.items() if key in (spec.get("Mode") or {})),
+                None)
+
+
+def one_shot(spec: dict) -> bool:
+    """A service the engine never restarts: a task that ended is final."""
+    return ((spec.get("TaskTemplate") or {}).get("RestartPolicy") or {}).get("Condition") == "none"
+
+
+def iteration(service: dict) -> int:
+    """The job's current run (JobStatus.JobIteration; 0 for the first, which
+    the engine sends as `{}`)."""
+    return int((((service.get("JobStatus") or {}).get("JobIteration")) or {}).get("Index", 0))
+
+
+def current_run(service: dict, tasks: Iterable[dict]) -> list[dict]:
+    """The tasks of the job's current run (all of `tasks` for a service):
+    the engine keeps the tasks of earlier runs a while."""
+    if job_mode(service["Spec"]) is None:
+        return list(tasks)
+    run = iteration(service)
+    return [t for t in tasks if int((t.get("JobIteration") or {}).get("Index", 0)) == run]
+
+
+def progress(service: dict, tasks: list[dict]) -> tuple[str, str, set[str]]:
+    """('done' | 'waiting' | 'failed', what to show, running task ids) of a
+    service from its tasks of the current spec (of the current run, for a
+    job)."""
+    spec = service["Spec"]
+    update = service.get("UpdateStatus") or {}
+    if update.get("State") in ("paused", "rollback_started", "rollback_paused", "rollback_completed"):
+        return ("failed", f"update {update['State']}: {update.get('Message', '')}".strip(),
+                set())
+    if job_mode(spec) is not None:
+        return _job(service, current_run(service, tasks))
+    mode = spec.get("Mode", {})
+    once = one_shot(spec)
+    live = [t for t in tasks if t.get("DesiredState") in ("running", "complete")]
+    running_ids = {t["ID"] for t in live if t["Status"]["State"] == "running"}
+    running = len(running_ids)
+    complete = sum(1 for t in tasks if t["Status"]["State"] == "complete")
+    failed = [t for t in tasks if t["Status"]["State"] in FAILED]
+    desired = mode["Replicated"].get("Replicas", 1) if "Replicated" in mode else len(live)
+    detail = f"{running}/{desired} running"
+    if once and complete:
+        detail += f", {complete} completed"
+    if failed:
+        detail += f", {len(failed)} failed: {_error(failed)}"
+        if once or len(failed) >= MAX_FAILURES:
+            return "failed", detail, running_ids
+    detail += _pending(live)
+    if update.get("State") == "updating":
+        return "waiting", detail + " (updating)", running_ids
+    done = running + complete if once else running
+    return ("done" if done >= desired else "waiting"), detail, running_ids
+
+
+def _job(service, tasks):
+    """A job: done when the tasks of its current run completed (a global
+    job: one per node that took one); failed at its first failed task when
+    the engine does not restart it (restart condition none), else at
+    MAX_FAILURES failed tasks, as a service."""
+    spec = service["Spec"]
+    mode = spec["Mode"]
+    complete = sum(1 for t in tasks if t["Status"]["State"] == "complete")
+    running_ids = {t["ID"] for t in tasks if t["Status"]["State"] == "running"
+                   and t.get("DesiredState") != "shutdown"}
+    failed = [t for t in tasks if t["Status"]["State"] in FAILED]
+    if "ReplicatedJob" in mode:
+        desired = int(mode["ReplicatedJob"].get("TotalCompletions", 1))
+    else:
+        # one task per node that takes it; before the engine made them, what
+        # it says it wants (the service's task counts)
+        nodes = {t.get("NodeID") for t in tasks}
+        desired = len(nodes) or int((service.get("ServiceStatus") or {}).get("DesiredTasks", 0))
+    detail = f"{complete}/{desired} completed"
+    if running_ids:
+        detail += f", {len(running_ids)} running"
+    if failed and complete < desired:
+        detail += f", {len(failed)} failed: {_error(failed)}"
+        # a job whose attempts are spent is named when the wait times out:
+        # between a failed task and its replacement there is no telling
+        if one_shot(spec) or len(failed) >= MAX_FAILURES:
+            return "failed", detail, running_ids
+    detail += _pending([t for t in tasks if t.get("DesiredState") != "shutdown"])
+    return ("done" if complete >= desired else "waiting"), detail, running_ids
+
+
+def _error(failed):
+    """The latest failed task's error (the engine's `task: non-zero exit (3)`)."""
+    latest = max(failed, key=lambda t: t["Status"].get("Timestamp", ""))
+    return latest["Status"].get("Err") or latest["Status"].get("Message") or "task failed"
+
+
+def _pending(live):
+    waiting = [t["Status"].get("Err") for t in live if t["Status"]["State"] == "pending"]
+    # the scheduler's reason, e.g. "no suitable node (...)"
+    return f", pending: {next(err for err in waiting if err)}" if any(waiting) else ""

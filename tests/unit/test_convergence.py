@@ -1,0 +1,101 @@
+"""The convergence rule as a pure function of a service and its task states
+(engine/convergence.py): jobs converge when their tasks completed, one-shot
+services when their task completed, long-running services when they run."""
+from kargo_tasks.engine.convergence import current_run, job_mode, progress
+
+
+def service(mode, restart=None, iteration=None, status=None):
+    spec = {"Name": "kargo-s_j", "Mode": mode, "TaskTemplate": {}}
+    if restart:
+        spec["TaskTemplate"]["RestartPolicy"] = {"Condition": restart}
+    found = {"ID": "svc", "Spec": spec}
+    if iteration is not None:
+        found["JobStatus"] = {"JobIteration": {"Index": iteration} if iteration else {}}
+    if status:
+        found["ServiceStatus"] = status
+    return found
+
+
+def task(state, desired="complete", node="n1", iteration=0, err=None, stamp="2026-01-01T00:00:0"):
+    status = {"State": state, "Timestamp": stamp}
+    if err:
+        status["Err"] = err
+    return {"ID": f"t-{state}-{node}-{stamp}", "NodeID": node, "DesiredState": desired,
+            "Status": status, "JobIteration": {"Index": iteration} if iteration else {}}
+
+
+def job(replicas=1, **kw):
+    return service({"ReplicatedJob": {"MaxConcurrent": replicas, "TotalCompletions": replicas}},
+                   iteration=0, **kw)
+
+
+def test_a_replicated_job_whose_tasks_completed_converged():
+    assert progress(job(2), [task("complete"), task("complete", node="n2")])[:2] == (
+        "done", "2/2 completed")
+
+
+def test_a_replicated_job_still_running_is_waited_for():
+    status, detail, running = progress(job(), [task("running")])
+    assert (status, detail) == ("waiting", "0/1 completed, 1 running")
+    assert running == {"t-running-n1-2026-01-01T00:00:0"}
+
+
+def test_a_job_that_exits_3_fails_at_its_third_failed_task_naming_the_exit_code():
+    failing = [task("failed", desired="shutdown", err="task: non-zero exit (3)", stamp=f"s{i}")
+               for i in range(2)]
+    assert progress(job(), failing + [task("ready")])[0] == "waiting"
+    failing.append(task("failed", desired="shutdown", err="task: non-zero exit (3)", stamp="s3"))
+    status, detail, _ = progress(job(), failing)
+    assert status == "failed"
+    assert detail == "0/1 completed, 3 failed: task: non-zero exit (3)"
+
+
+def test_a_job_the_engine_does_not_restart_fails_at_its_first_failed_task():
+    once = job(restart="none")
+    status, detail, _ = progress(once, [task("failed", err="task: non-zero exit (3)")])
+    assert (status, detail) == ("failed", "0/1 completed, 1 failed: task: non-zero exit (3)")
+
+
+def test_a_job_of_zero_replicas_has_nothing_to_wait_for():
+    assert progress(job(0), [])[:2] == ("done", "0/0 completed")
+
+
+def test_a_global_job_is_done_when_each_node_that_took_it_completed():
+    glob = service({"GlobalJob": {}}, iteration=0)
+    tasks = [task("complete", node=n) for n in ("a", "b")] + [task("running", node="c")]
+    assert progress(glob, tasks)[:2] == ("waiting", "2/3 completed, 1 running")
+    tasks[-1] = task("complete", node="c")
+    assert progress(glob, tasks)[:2] == ("done", "3/3 completed")
+
+
+def test_a_global_job_before_the_engine_made_its_tasks_waits():
+    glob = service({"GlobalJob": {}}, iteration=0, status={"DesiredTasks": 3})
+    assert progress(glob, [])[:2] == ("waiting", "0/3 completed")
+
+
+def test_the_tasks_of_an_earlier_run_do_not_count():
+    rerun = service({"ReplicatedJob": {"TotalCompletions": 1}}, iteration=1)
+    tasks = [task("complete"), task("running", desired="complete", iteration=1)]
+    assert current_run(rerun, tasks) == [tasks[1]]
+    assert progress(rerun, tasks)[0] == "waiting"
+    assert progress(rerun, [tasks[0], task("complete", iteration=1)])[0] == "done"
+
+
+def test_a_one_shot_service_whose_task_completed_converged():
+    once = service({"Replicated": {"Replicas": 1}}, restart="none")
+    assert progress(once, [task("complete", desired="running")])[:2] == (
+        "done", "0/1 running, 1 completed")
+    assert progress(once, [task("failed", desired="running", err="task: non-zero exit (1)")]
+                    )[0] == "failed"
+
+
+def test_a_long_running_service_that_completed_did_not_converge():
+    plain = service({"Replicated": {"Replicas": 1}})
+    assert progress(plain, [task("complete", desired="running")])[:2] == (
+        "waiting", "0/1 running")
+
+
+def test_job_mode_names_the_compose_mode():
+    assert job_mode(job()["Spec"]) == "replicated-job"
+    assert job_mode(service({"GlobalJob": {}})["Spec"]) == "global-job"
+    assert job_mode(service({"Global": {}})["Spec"]) is None
