@@ -22,7 +22,7 @@ from typing import Any
 from kargo_tasks.base.errors import KargoError
 from kargo_tasks.deploy import delta, history, preview
 from kargo_tasks.deploy.stacks import read_record, read_stack, stack_file, text_digest
-from kargo_tasks.engine import swarm
+from kargo_tasks.engine import convergence, swarm
 from kargo_tasks.workspace.catalog import Stack
 from kargo_tasks.workspace.namespace import LABEL as NAMESPACE
 from kargo_tasks.workspace.project import Project
@@ -101,13 +101,24 @@ def mode(spec: Mapping) -> str:
     return f"{base}-job" if once else base
 
 
-def job_result(tasks: Iterable[Mapping]) -> dict:
+def job_result(tasks: Iterable[Mapping], service: Mapping | None = None) -> dict:
     """The last result of a job's tasks: {"result": "completed" | "failed" |
-    "running" | "none", "detail": the error or exit code, "at": its time}."""
+    "running" | "none", "detail": the error or exit code, "at": its time}.
+    A Swarm job (`service` given) is judged by the rule a deploy waits with
+    (engine/convergence.progress, on its current run): a job the engine
+    restarts after each failure (a stack's default) is "failed" once its
+    attempts are spent, as the deploy said, not "running" again. A one-shot
+    service (restart condition none) by its latest task."""
+    tasks = list(tasks)
     latest = max(tasks, key=lambda t: (t.get("Status") or {}).get("Timestamp") or "",
                  default=None)
     if latest is None:
         return {"result": "none", "detail": "", "at": None}
+    at = (latest.get("Status") or {}).get("Timestamp")
+    if service is not None and convergence.job_mode(service["Spec"]) is not None:
+        state, detail, _ids = convergence.progress(dict(service), [dict(t) for t in tasks])
+        result = {"done": "completed", "failed": "failed"}.get(state, "running")
+        return {"result": result, "detail": detail if result == "failed" else "", "at": at}
     status = latest.get("Status") or {}
     state = status.get("State", "")
     detail = ""
@@ -167,7 +178,7 @@ def rows(read_: Mapping) -> dict:
                        update=(service.get("UpdateStatus") or {}).get("State"))
             row["image"], row["digest"] = _image(spec)
             if row["mode"].endswith("-job"):
-                row["job"] = job_result(by_service.get(service["ID"], []))
+                row["job"] = job_result(by_service.get(service["ID"], []), service)
                 if row["job"]["result"] == "failed":
                     problems.append(f"job failed: {row['job']['detail']}".rstrip(": "))
             elif row["running"] < row["desired"]:

@@ -6,6 +6,7 @@ waits; `plan` says which jobs a deploy would run; a rollback leaves a job as
 it is. Asserted on the engine's tasks and JobIteration, not on kargo's words
 alone. (A global job on three nodes: test_multinode.py.)
 """
+import json
 import time
 
 import pytest
@@ -60,6 +61,15 @@ def iteration(env, service):
     return (job.get("JobIteration") or {}).get("Index", 0)
 
 
+def status_rows(env, stack):
+    """{service: row} of `stack` in `doit status --format json`."""
+    proc = env.run("status", "--format", "json", check=False)
+    assert proc.returncode in (0, 4), proc.stderr
+    doc = json.loads(proc.stdout)
+    return {row["service"]: row for found in doc["stacks"] if found["stack"] == stack
+            for row in found["services"]}
+
+
 def test_a_job_converges_when_completed_and_runs_again_only_when_changed_or_asked(stackenv):
     env = stackenv
     c = job_stack(env, {"migrate": ("sleep 1; echo migrated", 2), "never": ("true", 0)})
@@ -75,6 +85,11 @@ def test_a_job_converges_when_completed_and_runs_again_only_when_changed_or_aske
     assert env.inspect(never)["Spec"]["Mode"]["ReplicatedJob"]["TotalCompletions"] == 0
     assert tasks(env, never) == []
     runs = completed(env, migrate)
+    # status: each job as the workspace says, and its last result
+    rows = status_rows(env, c)
+    assert (rows["migrate"]["mode"], rows["migrate"]["job"]["result"],
+            rows["migrate"]["differs"]) == ("replicated-job", "completed", False), rows
+    assert rows["never"]["differs"] is False, rows
 
     # only-changed: an unchanged job is not sent, so not run again
     since = env.now()
@@ -125,6 +140,10 @@ def test_a_job_that_exits_3_fails_the_deploy_naming_it_and_its_exit_code(stacken
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert lines == [f"kargo: deploy:{c}: service {env.service(c, 'broken')} failed: "
                      "0/1 completed, 3 failed: task: non-zero exit (3)"], proc.stderr
+    # status names the failed job, and says the stack is not as the workspace says
+    rows = status_rows(env, c)
+    assert rows["broken"]["job"]["result"] == "failed" and rows["broken"]["differs"], rows
+    assert "job failed" in rows["broken"]["state"], rows
     # failed tasks end the wait, as a crashing service's do
     assert time.monotonic() - start < DEPLOY_TIMEOUT * 0.75
 

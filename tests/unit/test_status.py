@@ -120,3 +120,20 @@ def test_a_jobs_last_result_is_its_latest_task():
     refused = [task("j", "rejected", "2026-01-01T00:00:00Z", err="no such image")]
     assert status.job_result(refused) == {"result": "failed", "detail": "no such image",
                                           "at": "2026-01-01T00:00:00Z"}
+
+
+def test_a_swarm_jobs_result_is_the_deploys_rule():
+    """A job the engine restarts after each failure (restart condition any,
+    a stack's default) has a task running again after its third failure: the
+    deploy said it failed, so does status (engine/convergence.progress)."""
+    job = {"Spec": {"Mode": {"ReplicatedJob": {"TotalCompletions": 1}}}}
+    tries = [dict(task("j", "failed", f"2026-01-01T00:00:0{n}Z", code=3, err="task: non-zero exit (3)"),
+                  ID=f"t{n}") for n in range(3)]
+    again = dict(task("j", "running", "2026-01-01T00:00:09Z"), ID="t9")
+    found = status.job_result([*tries, again], job)
+    assert (found["result"], found["at"]) == ("failed", "2026-01-01T00:00:09Z")
+    assert "3 failed: task: non-zero exit (3)" in found["detail"]
+    assert status.job_result(tries[:1] + [again], job)["result"] == "running"
+    done = dict(task("j", "complete", "2026-01-01T00:00:05Z"), ID="t5")
+    assert status.job_result([done], job) == {"result": "completed", "detail": "",
+                                              "at": "2026-01-01T00:00:05Z"}
