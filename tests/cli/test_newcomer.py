@@ -106,3 +106,15 @@ def test_doit_in_the_checkout_has_its_plugins_when_the_installed_metadata_is_old
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert args[0] == "configure" or "PURPOSE" in proc.stdout, proc.stdout
     assert (kargo.merged / ".state/doit.db").exists()
+
+
+def test_kargo_runs_from_a_folder_of_another_project(kargo, tmp_path):
+    """`kargo` from a folder whose pyproject.toml is another project's (one
+    doit cannot read, or naming a doit plugin that is not installed): kargo's
+    own commands and tasks, as anywhere else."""
+    for text in ("not = toml = [\n", '[tool.doit.plugins.command]\nzap = "nowhere:Zap"\n'):
+        write(tmp_path / "pyproject.toml", text)
+        listed = kargo.kargo("list", cwd=tmp_path)
+        assert "configure" in listed.stdout and listed.stderr == "", listed.stderr
+        plan = kargo.kargo("plan", "configure", check=False, cwd=tmp_path)
+        assert plan.returncode in (0, 4) and "Traceback" not in plan.stderr, plan.stderr

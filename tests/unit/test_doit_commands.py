@@ -11,6 +11,7 @@ import textwrap
 import tomllib
 from pathlib import Path
 
+import pytest
 from doit.cmd_base import Command
 
 import kargo_commands
@@ -40,17 +41,16 @@ def test_both_plugin_tables_name_every_command():
 
 def test_the_command_line_knows_which_commands_only_read(monkeypatch):
     monkeypatch.chdir(ROOT)
-    commandline.commands.cache_clear()
+    commandline._doit_commands.cache_clear()
     try:
-        known = commandline.commands()
         for name, cls in declared().items():
-            assert known[name] == cls.read_only, name
+            assert commandline.is_command(name) and commandline.read_only(name) == cls.read_only, name
             assert commandline.wanted([name]) is not cls.read_only, name
         assert commandline.wanted(["deploy:web"]) and commandline.wanted([])
         assert not commandline.wanted(["-f", "dodo.py", "info", "deploy:web"])
         assert commandline.named_tasks(["-f", "x", "plan", "deploy:web", "A=1"]) == ["deploy:web"]
     finally:
-        commandline.commands.cache_clear()
+        commandline._doit_commands.cache_clear()
 
 
 def test_a_new_command_is_known_from_its_class_alone(tmp_path, monkeypatch):
@@ -73,11 +73,29 @@ def test_a_new_command_is_known_from_its_class_alone(tmp_path, monkeypatch):
                                              'poke = "some_commands:Poke"\n')
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(os.fspath(tmp_path))
-    commandline.commands.cache_clear()
+    commandline._doit_commands.cache_clear()
     try:
         assert not commandline.wanted(["peek", "deploy:web"])
         assert commandline.wanted(["poke"])
         assert commandline.named_tasks(["peek", "deploy:web"]) == ["deploy:web"]
     finally:
-        commandline.commands.cache_clear()
+        commandline._doit_commands.cache_clear()
         sys.modules.pop("some_commands", None)
+
+
+@pytest.mark.parametrize("pyproject", ['not = toml = [\n',
+                                       '[tool.doit.plugins.command]\nzap = "nowhere_module:Zap"\n'])
+def test_another_projects_pyproject_here_changes_nothing(tmp_path, monkeypatch, pyproject):
+    """`kargo` runs from any folder: one whose pyproject.toml doit cannot
+    read, or that names a plugin that cannot be loaded, still has kargo's
+    commands, and what cannot be loaded is taken for a command that may run
+    tasks (the safe side), not an error."""
+    (tmp_path / "pyproject.toml").write_text(pyproject)
+    monkeypatch.chdir(tmp_path)
+    commandline._doit_commands.cache_clear()
+    try:
+        assert commandline.read_only("plan") and not commandline.read_only("sync")
+        assert not commandline.wanted(["plan"]) and commandline.wanted(["zap"])
+        assert commandline.named_tasks(["plan", "deploy:web"]) == ["deploy:web"]
+    finally:
+        commandline._doit_commands.cache_clear()
