@@ -90,15 +90,13 @@ def _version(version):
 
 def mode(spec: Mapping) -> str:
     """replicated, global, replicated-job or global-job (restart_policy
-    `condition: none` counts as a job: it runs once)."""
-    kind = spec.get("Mode") or {}
-    if "ReplicatedJob" in kind:
-        return "replicated-job"
-    if "GlobalJob" in kind:
-        return "global-job"
-    once = ((spec.get("TaskTemplate") or {}).get("RestartPolicy") or {}).get("Condition") == "none"
-    base = "global" if "Global" in kind else "replicated"
-    return f"{base}-job" if once else base
+    `condition: none` counts as a job: it runs once), by the rules the deploy's
+    wait uses (engine/convergence)."""
+    job = convergence.job_mode(dict(spec))
+    if job is not None:
+        return job
+    base = "global" if "Global" in (spec.get("Mode") or {}) else "replicated"
+    return f"{base}-job" if convergence.one_shot(dict(spec)) else base
 
 
 def job_result(tasks: Iterable[Mapping], service: Mapping | None = None) -> dict:
