@@ -42,7 +42,8 @@ def postgis(tmp_path, docker_client, registry, unique_name):
     subprocess.run(["docker", "stack", "rm", f"kargo-{stack}"], capture_output=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and docker_client.containers.list(
-            all=True, filters={"label": f"com.docker.stack.namespace=kargo-{stack}"}):
+            sparse=True, all=True,
+            filters={"label": f"com.docker.stack.namespace=kargo-{stack}"}):
         time.sleep(1)
     for name in (f"{unique_name}-back", f"{unique_name}-front"):
         for net in docker_client.networks.list(names=[name]):

@@ -66,6 +66,6 @@ def test_dnsrr_service_gets_running_task(docker_client, busybox_image, unique_na
     # Swarm stops the task containers asynchronously; wait so none leak.
     label = {"label": f"com.docker.swarm.service.name={unique_name}"}
     deadline = time.monotonic() + 30
-    while docker_client.containers.list(all=True, filters=label):
+    while docker_client.containers.list(all=True, sparse=True, filters=label):
         assert time.monotonic() < deadline, "service containers still present"
         time.sleep(0.5)

@@ -94,7 +94,8 @@ def test_the_wheel_deploys_the_example_workspace(wheel_kargo, tmp_path, docker_c
         # the task containers go in the swarm agent's own time: they hold the networks and volumes
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and docker_client.containers.list(
-                all=True, filters={"label": f"com.docker.stack.namespace=kargo-{stack}"}):
+                sparse=True, all=True,
+                filters={"label": f"com.docker.stack.namespace=kargo-{stack}"}):
             time.sleep(1)
         for name in ("front", "back"):
             for net in docker_client.networks.list(names=[f"{unique_name}-{name}"]):
