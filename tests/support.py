@@ -120,6 +120,18 @@ def age_encrypt(plain, recipients_file, out, armor=False):
                    input=plain.encode(), check=True)
 
 
+def wait_stack_containers_gone(docker_client, project, timeout=60):
+    """Wait (up to `timeout` s) until no container of the stack `project` is
+    left: the swarm agent removes a removed stack's task containers in its own
+    time, and they hold its networks, volumes and host-mode ports. The plain
+    listing: docker-py's models inspect each container listed, and one the
+    agent removes in between is a 404."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and docker_client.api.containers(
+            all=True, filters={"label": f"com.docker.stack.namespace={project}"}):
+        time.sleep(1)
+
+
 def retry(func, timeout=20):
     """None once `func` succeeded; its last error after `timeout` seconds (a
     network is busy until the last task container of a removed stack is gone)."""

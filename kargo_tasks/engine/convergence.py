@@ -10,7 +10,7 @@ keeps a job's task running, so "0/1 running" is no failure (docker/cli's
 is one-shot: a task that completed (exit 0) counts as done, as a running
 one does. A job that fails names its error (the exit code among it).
 """
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 FAILED = {"failed", "rejected"}
 # Failed tasks of the new spec tolerated while a service restarts, before the
@@ -19,13 +19,13 @@ MAX_FAILURES = 3
 JOB_MODES = {"ReplicatedJob": "replicated-job", "GlobalJob": "global-job"}
 
 
-def job_mode(spec: dict) -> str | None:
+def job_mode(spec: Mapping) -> str | None:
     """"replicated-job" or "global-job" of an engine service spec, else None."""
     return next((name for key, name in JOB_MODES.items() if key in (spec.get("Mode") or {})),
                 None)
 
 
-def one_shot(spec: dict) -> bool:
+def one_shot(spec: Mapping) -> bool:
     """A service the engine never restarts: a task that ended is final."""
     return ((spec.get("TaskTemplate") or {}).get("RestartPolicy") or {}).get("Condition") == "none"
 

@@ -92,11 +92,11 @@ def mode(spec: Mapping) -> str:
     """replicated, global, replicated-job or global-job (restart_policy
     `condition: none` counts as a job: it runs once), by the rules the deploy's
     wait uses (engine/convergence)."""
-    job = convergence.job_mode(dict(spec))
+    job = convergence.job_mode(spec)
     if job is not None:
         return job
     base = "global" if "Global" in (spec.get("Mode") or {}) else "replicated"
-    return f"{base}-job" if convergence.one_shot(dict(spec)) else base
+    return f"{base}-job" if convergence.one_shot(spec) else base
 
 
 def job_result(tasks: Iterable[Mapping], service: Mapping | None = None) -> dict:

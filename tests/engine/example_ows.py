@@ -7,7 +7,8 @@ workers of a run, released once the stack is gone."""
 import contextlib
 import fcntl
 import subprocess
-import time
+
+from support import wait_stack_containers_gone
 
 LOCK = "/tmp/kargo-test-example-ows.lock"
 PROJECT = "kargo-ows"
@@ -23,9 +24,4 @@ def example_ows(docker_client):
             yield
         finally:
             subprocess.run(["docker", "stack", "rm", PROJECT], capture_output=True)
-            deadline = time.monotonic() + 60
-            # the plain listing: docker-py's models inspect each container
-            # listed, and one the swarm agent removes in between is a 404
-            while time.monotonic() < deadline and docker_client.api.containers(
-                    all=True, filters={"label": f"com.docker.stack.namespace={PROJECT}"}):
-                time.sleep(1)
+            wait_stack_containers_gone(docker_client, PROJECT)

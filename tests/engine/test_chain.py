@@ -4,9 +4,9 @@ base's files and variables; a change to a base file or variable sends exactly
 the service that reads it; a change to the workspace's own file sends only
 what reads it; a base file the workspace overrides sends nothing, and the
 override deleted puts the base's back. Every assertion is on the engine's
-state: each service's spec and previous spec, the stack's configs (stack_fixtures.py: stack A runs `web`, which reads
-the config configs/web/web.conf and GREETING, and `cache`; stack B runs
-`worker`)."""
+state: each service's version, spec and previous spec, and the stack's
+configs (stack_fixtures.py: stack A runs `web`, which reads the config
+configs/web/web.conf and GREETING, and `cache`; stack B runs `worker`)."""
 import pytest
 
 from stack_fixtures import WORKER_YML, sent, stackenv  # noqa: F401
@@ -41,18 +41,21 @@ class Engine:
 
     def __init__(self, env):
         self.env = env
-        self.specs = {name: s["Spec"] for name, s in env.services().items()}
+        services = env.services()
+        self.specs = {name: s["Spec"] for name, s in services.items()}
+        self.versions = {name: s["Version"]["Index"] for name, s in services.items()}
         self.configs = set(env.configs(env.a))
 
     def sent_once(self, *names):
         """Assert that `names` each got one new spec (the one they had before
-        is now their previous spec) and the other services none."""
+        is now their previous spec) and the other services nothing at all:
+        their version is the same (a spec sent again unchanged moves it)."""
         for name, service in self.env.services().items():
             if name in names:
                 assert service["Spec"] != self.specs[name], f"{name} was not updated"
                 assert service.get("PreviousSpec") == self.specs[name], f"{name}: updated twice"
             else:
-                assert service["Spec"] == self.specs[name], f"{name} was updated"
+                assert service["Version"]["Index"] == self.versions[name], f"{name} was updated"
 
     def new_configs(self):
         return set(self.env.configs(self.env.a)) - self.configs

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from support import REPO, Kargo, write
+from support import REPO, Kargo, wait_stack_containers_gone, write
 
 pytestmark = [pytest.mark.slow, pytest.mark.long]
 
@@ -40,11 +40,7 @@ def postgis(tmp_path, docker_client, registry, unique_name):
         "DOCKER_PORT_MODE=host", "KARGO_DEPLOY_TIMEOUT=120"]) + "\n")
     yield Kargo(root, workspace), stack
     subprocess.run(["docker", "stack", "rm", f"kargo-{stack}"], capture_output=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and docker_client.containers.list(
-            sparse=True, all=True,
-            filters={"label": f"com.docker.stack.namespace=kargo-{stack}"}):
-        time.sleep(1)
+    wait_stack_containers_gone(docker_client, f"kargo-{stack}")
     for name in (f"{unique_name}-back", f"{unique_name}-front"):
         for net in docker_client.networks.list(names=[name]):
             net.remove()

@@ -16,7 +16,7 @@ import urllib.request
 import pytest
 
 from image_fixtures import Registry
-from support import REPO, merged_of, venv_with_our_dependencies
+from support import REPO, merged_of, venv_with_our_dependencies, wait_stack_containers_gone
 
 pytestmark = pytest.mark.slow
 
@@ -92,11 +92,7 @@ def test_the_wheel_deploys_the_example_workspace(wheel_kargo, tmp_path, docker_c
         subprocess.run([str(wheel_kargo), f"remove:{stack}"], env=env, cwd=site,
                        capture_output=True, timeout=300)
         # the task containers go in the swarm agent's own time: they hold the networks and volumes
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and docker_client.containers.list(
-                sparse=True, all=True,
-                filters={"label": f"com.docker.stack.namespace=kargo-{stack}"}):
-            time.sleep(1)
+        wait_stack_containers_gone(docker_client, f"kargo-{stack}")
         for name in ("front", "back"):
             for net in docker_client.networks.list(names=[f"{unique_name}-{name}"]):
                 try:

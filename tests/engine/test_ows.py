@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from support import REPO, Kargo
+from support import REPO, Kargo, wait_stack_containers_gone
 
 BASE = "kargo/debian:bookworm"
 pytestmark = [pytest.mark.slow, pytest.mark.long]
@@ -71,11 +71,7 @@ def ows(tmp_path, docker_client, registry, unique_name):
                      DOCKER_BACK_NETWORK=f"{unique_name}-back")
     yield kargo, stack, ports
     subprocess.run(["docker", "stack", "rm", f"kargo-{stack}"], capture_output=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and docker_client.containers.list(
-            sparse=True, all=True,
-            filters={"label": f"com.docker.stack.namespace=kargo-{stack}"}):
-        time.sleep(1)
+    wait_stack_containers_gone(docker_client, f"kargo-{stack}")
     for name in ("front", "back"):
         for net in docker_client.networks.list(names=[f"{unique_name}-{name}"]):
             net.remove()
