@@ -25,6 +25,13 @@ from kargo_tasks.workspace.project import Project
 INPUTS_LABEL = "org.kargo.inputs"
 ARG = re.compile(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE | re.MULTILINE)
 LOG_TAIL = 15
+# The classic builder's cache lookup (moby daemon GetCachedImage) lists the
+# candidate images (every parentless one after `FROM scratch`, else the
+# parent's children), then reads each: one removed in between, by a prune or
+# another build's cleanup, fails the build with this message, though nothing
+# was wrong with it. Such a build is built again: BUILD_ATTEMPTS attempts at most.
+CACHE_RACE = re.compile(r'unable to find image "?sha256:[0-9a-f]{64}"?')
+BUILD_ATTEMPTS = 3
 
 
 def reference(env, image_prefix):
@@ -68,9 +75,25 @@ def state(ref):
 def build(context, ref, args, label, inputs):
     """Build `context`; on success tag it `ref`; returns the image id. The
     image's labels name the catalog image and the digest of its inputs."""
-    client = engine.client()
     tag = ref.rpartition(":")[2] if ":" in ref.rpartition("/")[2] else "latest"
     print(f"build {label} {tag} ({ref})", flush=True)
+
+    def attempt(n):
+        if n:
+            print(f"build {label}: the engine's cache lookup met an image removed meanwhile "
+                  f"(a prune, another build's cleanup); building again", flush=True)
+        return _build_once(context, ref, args, label, inputs)
+    return engine.retry(attempt, raced_an_image_removal, BUILD_ATTEMPTS)
+
+
+def raced_an_image_removal(message: str) -> bool:
+    """Whether a build error is the engine's cache lookup meeting an image
+    removed while it read the candidates (CACHE_RACE), not a fault of the build."""
+    return CACHE_RACE.search(message) is not None
+
+
+def _build_once(context, ref, args, label, inputs):
+    client = engine.client()
     log, image_id = [], None
     stream = engine.call(f"build {ref}", client.api.build, path=str(context), buildargs=args,
                          decode=True, rm=True, forcerm=True, pull=False,

@@ -53,19 +53,26 @@ STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
 _settings = None
 
 
-def retry_on_conflict(attempt: Callable[[int], T], pause: float = 0.0) -> T:
-    """`attempt(n)`, n = 0, 1, ..., until the engine no longer refuses it
-    because another writer updated the object since it was read (CONFLICT):
-    RETRIES attempts at most, the last refusal raised. An attempt after the
-    first reads the object again; `pause` seconds times n come before it."""
-    for n in range(RETRIES):
+def retry(attempt: Callable[[int], T], transient: Callable[[str], bool], attempts: int,
+          pause: float = 0.0) -> T:
+    """`attempt(n)`, n = 0, 1, ..., while it raises an EngineError whose
+    message `transient` says a later attempt may not meet: `attempts` at most,
+    the last error raised; `pause` seconds times n come before attempt n."""
+    for n in range(attempts - 1):
         try:
             return attempt(n)
         except EngineError as err:
-            if CONFLICT not in str(err) or n == RETRIES - 1:
+            if not transient(str(err)):
                 raise
             time.sleep(pause * (n + 1))
-    raise AssertionError("unreachable: the last attempt returns or raises")
+    return attempt(attempts - 1)
+
+
+def retry_on_conflict(attempt: Callable[[int], T], pause: float = 0.0) -> T:
+    """`attempt(n)` (retry) until the engine no longer refuses it because
+    another writer updated the object since it was read (CONFLICT): RETRIES
+    attempts at most. An attempt after the first reads the object again."""
+    return retry(attempt, lambda message: CONFLICT in message, RETRIES, pause)
 
 
 def choose(settings: Callable[[], tuple] | None) -> None:

@@ -319,3 +319,66 @@ def test_parallel_build_of_two_stale_images(images):
         assert f"{images.repo(image)}@{digest}" in (
             images.client.api.inspect_image(ref)["RepoDigests"])
     assert images.run("-n", "2", "build").stdout == ""
+
+
+@pytest.mark.swarm  # its removals would race the builds of the tests running beside it
+def test_the_engine_error_of_a_cache_lookup_that_met_a_removal_is_built_again(
+        docker_client, unique_name):
+    """The message moby's classic builder gives when its cache lookup met an
+    image removed meanwhile (images/deploy.raced_an_image_removal): a build
+    of several `FROM scratch` stages, while parentless images are made and
+    removed beside it (a prune's work), fails so within a few builds; that
+    very message is the one kargo builds again on (tests/unit/test_retry.py:
+    the attempts)."""
+    import io
+    import tarfile
+    import threading
+
+    from kargo_tasks.deploy.images import raced_an_image_removal
+
+    label = f"org.kargo.test.race={unique_name}"
+
+    def tar(name, data):
+        out = io.BytesIO()
+        with tarfile.open(fileobj=out, mode="w") as archive:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+        return out.getvalue()
+    dockerfile = "".join(f"FROM scratch AS s{i}\nLABEL {label} stage={i}\n" for i in range(5))
+    context = tar("Dockerfile", dockerfile.encode())
+    stop = threading.Event()
+
+    def churn():  # a parentless image made, then removed, again and again
+        n = 0
+        while not stop.is_set():
+            n += 1
+            ref = f"kargo-test-race-{unique_name}:{n}"
+            docker_client.api.import_image_from_data(
+                tar("x", b"x"), repository=ref.split(":")[0], tag=str(n),
+                changes=[f"LABEL {label}"])
+            docker_client.api.remove_image(ref)
+
+    def build():
+        return [chunk["error"] for chunk in docker_client.api.build(
+            fileobj=io.BytesIO(context), custom_context=True, decode=True, rm=True,
+            forcerm=True) if "error" in chunk]
+    errors = build()  # cached from now on: each stage's lookup is the one raced
+    assert errors == []
+    remover = threading.Thread(target=churn)
+    remover.start()
+    try:
+        for _ in range(60):
+            errors = build()
+            if errors:
+                break
+    finally:
+        stop.set()
+        remover.join()
+        for image in docker_client.api.images(all=True, filters={"label": label}):
+            try:
+                docker_client.api.remove_image(image["Id"], force=True)
+            except Exception:
+                pass  # removed with a child already
+    assert errors, "60 builds beside the removals, and no cache lookup met one"
+    assert len(errors) == 1 and raced_an_image_removal(f"build of x failed: {errors[0]}"), errors
