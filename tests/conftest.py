@@ -1,8 +1,11 @@
 """Fixtures shared by every test folder, and the prerequisites of the suite,
 checked before any test runs: one line naming what is missing and how to get
 it, instead of a traceback per test that needs it."""
+import os
+import resource
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -65,6 +68,29 @@ def pytest_configure(config):
     if problems:
         # a usage error: one line (ERROR: ...), exit 4, before any collection
         raise pytest.UsageError("missing prerequisite: " + "; ".join(problems))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item):
+    """KARGO_TEST_TIMELINE=FILE: one line per test appended to FILE (worker,
+    start, end, CPU seconds of the processes it ran, test id), to see what overlapped with what in a suite run
+    (how #23's measurements were taken). One short write per line: appends
+    of the xdist workers do not interleave."""
+    timeline = os.environ.get("KARGO_TEST_TIMELINE")
+    start, before = time.time(), _children_cpu()
+    yield
+    if timeline:
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        with open(timeline, "a") as out:
+            out.write(f"{worker} {start:.2f} {time.time():.2f} "
+                      f"{_children_cpu() - before:.2f} {item.nodeid}\n")
+
+
+def _children_cpu():
+    """CPU seconds (user and system) of the processes this one started and
+    waited for: a test's kargo runs, docker CLIs, ... (not the engine's)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 @pytest.fixture

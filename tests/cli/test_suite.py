@@ -84,6 +84,20 @@ def test_scripts_test_says_the_tests_and_wall_time_of_each_tier(tmp_path):
     assert int(rows["all"][0]) == int(rows["unit"][0]) + int(rows["compose"][0])
 
 
+def test_scripts_test_keeps_its_reports_where_it_is_asked_to(tmp_path):
+    # how the fresh-machine test hands the engine-free tiers it ran in its
+    # Debian root to the run that started it (scripts/test, as root)
+    reports = tmp_path / "reports"
+    env = suite_env(KARGO_TEST_TIERS="unit", KARGO_TEST_REPORTS=str(reports),
+                    PYTEST_ADDOPTS="-k spec")
+    proc = subprocess.run(["bash", str(REPO / "scripts/test")], capture_output=True,
+                          text=True, cwd=tmp_path, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    [run] = [line.split() for line in (reports / "runs").read_text().splitlines()]
+    assert run[:3] == ["unit", "parallel", "0"] and float(run[3]) < float(run[4])
+    assert "<testcase" in (reports / "unit.parallel.xml").read_text()
+
+
 def test_scripts_test_fails_when_a_tier_runs_no_test(tmp_path):
     env = suite_env(KARGO_TEST_TIERS="unit", PYTEST_ADDOPTS="-k no_test_has_this_name")
     proc = subprocess.run(["bash", str(REPO / "scripts/test")], capture_output=True,

@@ -3,16 +3,21 @@ root made with debootstrap (nothing but `--variant=minbase`: no Python, no
 docker CLI, no curl), entered with chroot. The host's engine is there through
 its socket (nothing can start a daemon in a chroot), and so is the machine's
 network setup (its DNS and the authority of its HTTPS proxy); everything else
-the commands install themselves: `bash scripts/quickstart` deploys the OWS
-stack and prints its GetCapabilities URLs, then `bash scripts/test` runs
-(with Debian's docker CLI, one line saying which CLI the suite needs; with
-a suitable one, every engine-free tier: a clean room, whatever the machine's
-own Python holds).
+the commands install themselves.
+
+Two tests, one root. The first (engine): `bash scripts/quickstart` deploys
+the OWS stack and prints its GetCapabilities URLs, then `bash scripts/test`
+with Debian's docker CLI says in one line which CLI the suite needs. The
+second (no engine: the root has no socket): with a suitable CLI, every
+engine-free tier passes there, a clean room whatever the machine's own Python
+holds. A full `bash scripts/test` runs the second beside the tests that need
+the Swarm alone, on the root the first left (KARGO_TEST_FRESH_ROOT), and
+takes its tiers' reports (KARGO_TEST_ENGINE_FREE_REPORTS) as the unit, cli
+and compose tiers of the run: they run once, here, not also on the host.
 
 The example workspace's ows stack is held (example_ows.py) from the first
-quickstart until the second one said nothing changed, and removed then: the
-engine-free tiers, minutes of CPU, run without it, while the other tests of
-it use it."""
+quickstart until the second one said nothing changed, and removed then."""
+import contextlib
 import os
 import shutil
 import subprocess
@@ -49,18 +54,30 @@ def _minbase_tarball():
     return tarball
 
 
-@pytest.fixture
-def fresh_root(tmp_path):
-    root = tmp_path / "debian"
-    root.mkdir()
+# where scripts/test has the first test leave its root for the second (a
+# full run); READY says the first got that far
+HANDOVER = os.environ.get("KARGO_TEST_FRESH_ROOT")
+READY = ".kargo-test-ready"
+
+
+def _unpack(root):
+    """A fresh Debian minbase at `root`, holding this checkout at /root/kargo
+    as a clone gives it once committed (tracked files, and new ones git does
+    not ignore: what is being tested, not only HEAD)."""
+    root.mkdir(parents=True)
     subprocess.run(["tar", "--numeric-owner", "-xf", str(_minbase_tarball()), "-C", str(root)],
                    check=True)
     assert not (root / "usr/bin/python3").exists() and not (root / "usr/bin/docker").exists()
-    # the checkout, as a clone gives it (what is committed)
-    subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", "--prefix=kargo/",
-                    "HEAD", "-o", str(tmp_path / "kargo.tar")], check=True)
-    subprocess.run(["tar", "-xf", str(tmp_path / "kargo.tar"), "-C", str(root / "root")],
+    listed = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others",
+                             "--exclude-standard"], check=True, capture_output=True).stdout
+    files = b"".join(name + b"\0" for name in listed.split(b"\0")
+                     if name and (REPO / os.fsdecode(name)).is_file())
+    (root / "root/kargo").mkdir()
+    subprocess.run(["tar", "-C", str(REPO), "--null", "-T", "-", "-cf", "-"], input=files,
+                   check=True, stdout=open(root / "kargo.tar", "wb"))
+    subprocess.run(["tar", "-xf", str(root / "kargo.tar"), "-C", str(root / "root/kargo")],
                    check=True)
+    (root / "kargo.tar").unlink()
     shutil.copy2("/etc/resolv.conf", root / "etc/resolv.conf")
     shutil.copy2(CA_BUNDLE, root / GUEST_CA.relative_to("/"))
     # the machine's own authorities, where an operator's machine keeps them:
@@ -69,18 +86,39 @@ def fresh_root(tmp_path):
     # them the base this test makes breaks every later MapProxy build)
     if HOST_CAS.is_dir():
         shutil.copytree(HOST_CAS, root / HOST_CAS.relative_to("/"), dirs_exist_ok=True)
-    (root / "run/docker.sock").touch()
+
+
+@contextlib.contextmanager
+def _mounted(root, binds=()):
+    """/proc, /sys and /dev in `root`, and each (host path, path in root) of
+    `binds`, for as long as the block runs."""
     mounts = []
-    for source, target, kind in (("proc", "proc", "proc"), ("/sys", "sys", "bind"),
-                                 ("/dev", "dev", "bind"), ("/dev/pts", "dev/pts", "bind"),
-                                 ("/var/run/docker.sock", "run/docker.sock", "bind")):
-        args = ["-t", "proc"] if kind == "proc" else ["--bind"]
-        subprocess.run(["mount", *args, source, str(root / target)], check=True)
-        mounts.append(root / target)
-    yield root
-    for target in reversed(mounts):
-        subprocess.run(["umount", "-l", str(target)], capture_output=True)
-    shutil.rmtree(root, ignore_errors=True)
+    try:
+        for source, target, kind in (("proc", "proc", "proc"), ("/sys", "sys", "bind"),
+                                     ("/dev", "dev", "bind"), ("/dev/pts", "dev/pts", "bind"),
+                                     *((str(s), t, "bind") for s, t in binds)):
+            args = ["-t", "proc"] if kind == "proc" else ["--bind"]
+            subprocess.run(["mount", *args, source, str(root / target)], check=True)
+            mounts.append(root / target)
+        yield root
+    finally:
+        for target in reversed(mounts):
+            subprocess.run(["umount", "-l", str(target)], capture_output=True)
+
+
+@pytest.fixture
+def fresh_root(tmp_path):
+    """A fresh root with the engine's socket: where scripts/test asks for it
+    (HANDOVER), left there for the second test, else removed after."""
+    root = Path(HANDOVER) / "debian" if HANDOVER else tmp_path / "debian"
+    if root.exists():
+        shutil.rmtree(root)  # a root an earlier run left: start afresh
+    _unpack(root)
+    (root / "run/docker.sock").touch()
+    with _mounted(root, [("/var/run/docker.sock", "run/docker.sock")]):
+        yield root
+    if not HANDOVER:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _chroot(root, command, timeout):
@@ -116,15 +154,41 @@ def test_the_readme_commands_on_a_fresh_debian(fresh_root, docker_client):
         again = _chroot(fresh_root, "bash scripts/quickstart", timeout=1200)
         assert again.returncode == 0, (again.stdout + again.stderr)[-4000:]
         assert "quickstart: nothing changed" in again.stdout
-    # a clean room: every engine-free tier passes on a machine whose Python
-    # holds nothing but what kargo installed. Minutes of CPU that no other
-    # test waits for: at a lower priority (nice), so that the engine tests
-    # running meanwhile, their kargo runs and dockerd, are not slowed by them
-    tests = _chroot(fresh_root, "KARGO_TEST_TIERS='unit cli compose' nice -n 10 bash scripts/test",
-                    timeout=1800)
+    (fresh_root / READY).touch()
+
+
+@pytest.mark.beside
+def test_every_engine_free_tier_passes_on_a_fresh_debian(tmp_path):
+    handed = Path(HANDOVER) / "debian" if HANDOVER else None
+    if handed and (handed / READY).is_file():
+        root = handed  # installed by the first test, with a suitable CLI
+    else:  # alone: a fresh root of its own, installed as the README says
+        root = tmp_path / "debian"
+        _unpack(root)
+        shutil.copy2(SUITABLE_CLI, root / SUITABLE_CLI.relative_to("/"))
+    reports = Path(os.environ.get("KARGO_TEST_ENGINE_FREE_REPORTS") or tmp_path / "reports")
+    reports.mkdir(parents=True, exist_ok=True)
+    (root / "reports").mkdir(exist_ok=True)
+    try:
+        with _mounted(root, [(reports, "reports")]):
+            if root != handed:
+                install = _chroot(root, "bash scripts/install", timeout=1200)
+                assert install.returncode == 0, (install.stdout + install.stderr)[-4000:]
+            # a clean room: every engine-free tier passes on a machine whose
+            # Python holds nothing but what kargo installed; their reports
+            # where scripts/test reads them
+            tests = _chroot(root, "KARGO_TEST_TIERS='unit cli compose' "
+                            "KARGO_TEST_REPORTS=/reports bash scripts/test", timeout=1800)
+    finally:
+        if root != handed:
+            shutil.rmtree(root, ignore_errors=True)
     assert tests.returncode == 0, (tests.stdout + tests.stderr)[-4000:]
     assert "scripts/test: tests run per tier, and wall time" in tests.stdout
     for tier in ("unit", "cli", "compose"):
         row = next(line.split() for line in tests.stdout.splitlines()
                    if line.split()[:1] == [tier])
         assert int(row[1]) > 0 and row[3] == "0", tests.stdout[-2000:]
+    # and their reports, where scripts/test takes them from
+    ran = {line.split()[0] for line in (reports / "runs").read_text().splitlines()}
+    assert ran == {"unit", "cli", "compose"}
+    assert all((reports / f"{tier}.parallel.xml").is_file() for tier in ran)
