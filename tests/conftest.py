@@ -73,23 +73,26 @@ def pytest_configure(config):
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item):
     """KARGO_TEST_TIMELINE=FILE: one line per test appended to FILE (worker,
-    start, end, CPU seconds of the processes it ran, test id), to see what overlapped with what in a suite run
+    start, end, CPU seconds of the processes it ran and of its own, test
+    id), to see what overlapped with what in a suite run
     (how #23's measurements were taken). One short write per line: appends
     of the xdist workers do not interleave."""
     timeline = os.environ.get("KARGO_TEST_TIMELINE")
-    start, before = time.time(), _children_cpu()
+    start, children, own = time.time(), _cpu(resource.RUSAGE_CHILDREN), _cpu(resource.RUSAGE_SELF)
     yield
     if timeline:
         worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
         with open(timeline, "a") as out:
             out.write(f"{worker} {start:.2f} {time.time():.2f} "
-                      f"{_children_cpu() - before:.2f} {item.nodeid}\n")
+                      f"{_cpu(resource.RUSAGE_CHILDREN) - children:.2f} "
+                      f"{_cpu(resource.RUSAGE_SELF) - own:.2f} {item.nodeid}\n")
 
 
-def _children_cpu():
-    """CPU seconds (user and system) of the processes this one started and
-    waited for: a test's kargo runs, docker CLIs, ... (not the engine's)."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+def _cpu(who):
+    """CPU seconds (user and system) of this process (RUSAGE_SELF) or of the
+    processes it started and waited for (RUSAGE_CHILDREN: a test's kargo
+    runs, docker CLIs, ...); the engine's own is in neither."""
+    usage = resource.getrusage(who)
     return usage.ru_utime + usage.ru_stime
 
 

@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from event_recorder import recorder
 from support import retry, write
 
 NAMESPACE = "com.docker.stack.namespace"
@@ -159,25 +160,23 @@ class StackEnv:
         return sorted(c["Spec"]["Name"] for c in self.client.api.configs(
             filters={"label": f"{NAMESPACE}={self.project(stack)}"}))
 
-    @staticmethod
-    def now():
-        """A timestamp for `events(since=...)`: the daemon runs on this host.
-        A string with nanoseconds, since docker-py truncates a datetime to
-        whole seconds (events of the second before would leak in)."""
-        return f"{time.time():.9f}"
+    def now(self):
+        """A mark of the engine's events (event_recorder): what the engine
+        did after it is in service_events and mutations from that mark on."""
+        return recorder(self.client).mark()
+
+    def _events(self, since, until):
+        """Our services', configs' and secrets' events between two marks
+        (`until`: now), as the engine sent them."""
+        until = until or self.now()
+        ours = tuple(f"{self.project(s)}_" for s in self.stacks)
+        return [e for e in recorder(self.client).between(since, until)
+                if e["Actor"]["Attributes"].get("name", "").startswith(ours)]
 
     def service_events(self, since, until=None):
         """[(action, service name, attributes)] of our services in [since, until]."""
-        until = until or self.now()
-        ours = tuple(f"{self.project(s)}_" for s in self.stacks)
-        events = self.client.events(since=since, until=until, decode=True,
-                                    filters={"type": "service"})
-        found = []
-        for event in events:
-            attrs = event.get("Actor", {}).get("Attributes", {})
-            if attrs.get("name", "").startswith(ours):
-                found.append((event["Action"], attrs["name"], attrs))
-        return found
+        return [(e["Action"], e["Actor"]["Attributes"]["name"], e["Actor"]["Attributes"])
+                for e in self._events(since, until) if e["Type"] == "service"]
 
     def mutations(self, since, until=None):
         """{(type, action, name): count} of the engine operations that changed
@@ -185,19 +184,13 @@ class StackEnv:
         P3 counts them: a service `update` event per spec sent (an event
         carrying only `updatestate.*` is the progress of one update)."""
         import collections
-        until = until or self.now()
-        ours = tuple(f"{self.project(s)}_" for s in self.stacks)
         found = collections.Counter()
-        for event in self.client.events(since=since, until=until, decode=True,
-                                        filters={"type": ["service", "config", "secret"]}):
-            attrs = event.get("Actor", {}).get("Attributes", {})
-            name = attrs.get("name", "")
-            if not name.startswith(ours):
-                continue
+        for event in self._events(since, until):
+            attrs = event["Actor"]["Attributes"]
             if event["Type"] == "service" and "updatestate.new" in attrs and not (
                     set(attrs) - {"name", "updatestate.old", "updatestate.new"}):
                 continue
-            found[(event["Type"], event["Action"], name)] += 1
+            found[(event["Type"], event["Action"], attrs["name"])] += 1
         return dict(found)
 
     # -- cleanup ---------------------------------------------------------------

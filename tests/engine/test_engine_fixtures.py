@@ -69,3 +69,25 @@ def test_dnsrr_service_gets_running_task(docker_client, busybox_image, unique_na
     while docker_client.containers.list(all=True, sparse=True, filters=label):
         assert time.monotonic() < deadline, "service containers still present"
         time.sleep(0.5)
+
+
+def test_the_event_recorder_keeps_a_change_the_engine_buffer_lost(docker_client, unique_name):
+    """event_recorder: a change made between two marks is recorded, though
+    300 later events pushed it out of the 256 dockerd keeps for `--since`."""
+    from event_recorder import recorder
+    events = recorder(docker_client)
+    since = events.mark()
+    kept = docker_client.api.create_config(f"{unique_name}-kept", b"kept")
+    try:
+        for n in range(150):  # a create and a remove event each
+            config = docker_client.api.create_config(f"{unique_name}-churn-{n}", b"x")
+            docker_client.api.remove_config(config["ID"])
+        until = events.mark()
+        names = [e["Actor"]["Attributes"]["name"] for e in events.between(since, until)]
+        assert names[0] == f"{unique_name}-kept" and len(names) >= 301
+        # what dockerd's own buffer answers for the same window: not the change
+        asked = docker_client.api.events(since=f"{since / 1e9:.9f}", until=f"{until / 1e9:.9f}",
+                                         decode=True, filters={"type": "config"})
+        assert f"{unique_name}-kept" not in [e["Actor"]["Attributes"]["name"] for e in asked]
+    finally:
+        docker_client.api.remove_config(kept["ID"])
