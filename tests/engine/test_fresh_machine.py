@@ -73,11 +73,9 @@ def _unpack(root):
     files = b"".join(name + b"\0" for name in listed.split(b"\0")
                      if name and (REPO / os.fsdecode(name)).is_file())
     (root / "root/kargo").mkdir()
-    subprocess.run(["tar", "-C", str(REPO), "--null", "-T", "-", "-cf", "-"], input=files,
-                   check=True, stdout=open(root / "kargo.tar", "wb"))
-    subprocess.run(["tar", "-xf", str(root / "kargo.tar"), "-C", str(root / "root/kargo")],
-                   check=True)
-    (root / "kargo.tar").unlink()
+    packed = subprocess.run(["tar", "-C", str(REPO), "--null", "-T", "-", "-cf", "-"],
+                            input=files, check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-xf", "-", "-C", str(root / "root/kargo")], input=packed, check=True)
     shutil.copy2("/etc/resolv.conf", root / "etc/resolv.conf")
     shutil.copy2(CA_BUNDLE, root / GUEST_CA.relative_to("/"))
     # the machine's own authorities, where an operator's machine keeps them:
@@ -111,9 +109,7 @@ def fresh_root(tmp_path):
     """A fresh root with the engine's socket: where scripts/test asks for it
     (HANDOVER), left there for the second test, else removed after."""
     root = Path(HANDOVER) / "debian" if HANDOVER else tmp_path / "debian"
-    if root.exists():
-        shutil.rmtree(root)  # a root an earlier run left: start afresh
-    _unpack(root)
+    _unpack(root)  # a new folder: scripts/test's HANDOVER is its own for each run
     (root / "run/docker.sock").touch()
     with _mounted(root, [("/var/run/docker.sock", "run/docker.sock")]):
         yield root
