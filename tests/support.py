@@ -132,6 +132,24 @@ def wait_stack_containers_gone(docker_client, project, timeout=60):
         time.sleep(1)
 
 
+def build_image(docker_client, **kwargs):
+    """docker-py's `images.build(**kwargs)`, built again (3 attempts, as
+    kargo's builds: deploy/images.BUILD_ATTEMPTS) when the engine's cache
+    lookup met an image another test removed meanwhile (moby's classic
+    builder race, deploy/images.raced_an_image_removal)."""
+    import docker
+
+    from kargo_tasks.deploy.images import BUILD_ATTEMPTS, raced_an_image_removal
+    for attempt in range(BUILD_ATTEMPTS):
+        if kwargs.get("fileobj") is not None:
+            kwargs["fileobj"].seek(0)
+        try:
+            return docker_client.images.build(**kwargs)
+        except docker.errors.BuildError as exc:
+            if attempt == BUILD_ATTEMPTS - 1 or not raced_an_image_removal(str(exc)):
+                raise
+
+
 def retry(func, timeout=20):
     """None once `func` succeeded; its last error after `timeout` seconds (a
     network is busy until the last task container of a removed stack is gone)."""

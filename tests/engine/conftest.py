@@ -18,7 +18,7 @@ import uuid
 import docker
 import pytest
 
-from support import terminal_signals
+from support import build_image, terminal_signals
 
 REGISTRY = "127.0.0.1:5000"
 BUSYBOX_REPO = f"{REGISTRY}/kargo-test/busybox"
@@ -108,9 +108,8 @@ def _busybox_image(docker_client, sha, tmp_path_factory):
         shutil.copy2(BUSYBOX_BIN, ctx / "busybox")
         (ctx / "Dockerfile").write_text(DOCKERFILE)
         try:
-            docker_client.images.build(
-                path=str(ctx), tag=BUSYBOX_REF, labels={SHA_LABEL: sha}, rm=True
-            )
+            build_image(docker_client, path=str(ctx), tag=BUSYBOX_REF, labels={SHA_LABEL: sha},
+                        rm=True)
         except docker.errors.BuildError as exc:
             log = "".join(c.get("stream", "") for c in exc.build_log)
             error = f"building {BUSYBOX_REF} failed: {exc}\n{log}"

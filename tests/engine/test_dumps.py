@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from support import REPO, Kargo, wait_stack_containers_gone, write
+from support import REPO, Kargo, build_image, wait_stack_containers_gone, write
 
 pytestmark = [pytest.mark.slow, pytest.mark.long]
 
@@ -23,8 +23,8 @@ def postgis(tmp_path, docker_client, registry, unique_name):
     subprocess.run(["bash", str(REPO / "scripts/debian-base"), BASE], check=True,
                    capture_output=True)
     repo = f"{registry}/kargo-test/postgis"
-    docker_client.images.build(path=str(REPO / "tests/engine/postgis_image"),
-                               tag=f"{repo}:15-3", buildargs={"BASE_IMAGE": BASE}, rm=True)
+    build_image(docker_client, path=str(REPO / "tests/engine/postgis_image"),
+                tag=f"{repo}:15-3", buildargs={"BASE_IMAGE": BASE}, rm=True)
     for chunk in docker_client.images.push(repo, tag="15-3", stream=True, decode=True):
         assert "error" not in chunk, chunk
     root = tmp_path / "root"

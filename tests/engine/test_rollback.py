@@ -13,7 +13,7 @@ import pytest
 
 from stack_fixtures import stackenv  # noqa: F401
 from test_remote_engine import remote  # noqa: F401  (a second engine, a swarm of its own)
-from support import write
+from support import build_image, write
 
 pytestmark = pytest.mark.slow
 
@@ -74,7 +74,7 @@ def push(client, base, repo, tag, version, entrypoint=None):
         info.size = len(dockerfile)
         tar.addfile(info, io.BytesIO(dockerfile))
     context.seek(0)
-    client.images.build(fileobj=context, custom_context=True, tag=f"{repo}:{tag}", rm=True)
+    build_image(client, fileobj=context, custom_context=True, tag=f"{repo}:{tag}", rm=True)
     for chunk in client.images.push(repo, tag=tag, stream=True, decode=True):
         assert "error" not in chunk, chunk
 
