@@ -27,6 +27,12 @@ class Progress:
                 self.stream.write(f"  {name}  {text}\n")
         self.stream.flush()
 
+    def note(self, line):
+        """A line of its own between the updates (e.g. an action taken)."""
+        self.done()
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
     def done(self):
         """End the in-place line (before anything else is printed)."""
         if self.dirty:

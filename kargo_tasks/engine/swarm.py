@@ -7,7 +7,7 @@ for drift costs one round trip.
 import functools
 import os
 import time
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
 from kargo_tasks.base.errors import EngineError, KargoError
@@ -23,6 +23,10 @@ from .progress import Progress
 # (docker's own "verify" step); KARGO_STABLE_SECONDS chooses another window.
 STABLE = 3.0
 STABLE_VARIABLE = "KARGO_STABLE_SECONDS"
+# Updates resumed per service and wait, when the engine paused them on its own
+# race (convergence.ENGINE_RACE): it meets 1-2 starts in 200, so a third
+# pause in one deploy is the engine failing, not racing.
+RESUMES = 2
 TIMEOUT_VARIABLE = "KARGO_DEPLOY_TIMEOUT"
 
 
@@ -215,10 +219,14 @@ class Convergence:
     # of its window's end (1 s polls took up to a second more); a poll costs
     # well under a millisecond of CPU here and in dockerd on an idle swarm
     def __init__(self, timeout: float, stable: float, interval: float = 0.5,
-                 progress: Progress | None = None):
+                 progress: Progress | None = None,
+                 transient: Callable[[str], bool] | None = None):
         self.timeout, self.stable, self.interval = timeout, stable, interval
         self.progress = progress or Progress()
         self.stacks: dict[str, dict] = {}  # namespace -> state
+        # which task errors a paused update is resumed on (None: the engine's race)
+        self.transient = transient
+        self.resumed: dict[str, int] = {}  # service name -> updates resumed
 
     def add(self, namespace, expected=None, only=None):
         """Wait for `namespace` too (just sent; `expected`: its service names;
@@ -263,10 +271,13 @@ class Convergence:
             pending, failed, running = {}, [], set()
             for service in mine:
                 name = service["Spec"]["Name"]
-                status, detail, ids = convergence.progress(service, tasks.get(service["ID"], []))
+                own_tasks = tasks.get(service["ID"], [])
+                status, detail, ids = convergence.progress(service, own_tasks)
                 running |= ids
                 self.progress.update({name: detail})
-                if status == "failed":
+                if status == "failed" and self._resumed(service, own_tasks):
+                    pending[name] = detail
+                elif status == "failed":
                     failed.append(f"service {name} failed: {detail}")
                 elif status != "done":
                     pending[name] = detail
@@ -287,6 +298,20 @@ class Convergence:
                         f"service {n} did not converge in {self.timeout:g}s: {d}"
                         for n, d in pending.items())))
         return settled
+
+    def _resumed(self, service, tasks):
+        """Resume the service's update when the engine paused it on its own
+        race (convergence.resumable), RESUMES times at most: the deploy goes
+        on, as an operator's `docker service update` would make it."""
+        name = service["Spec"]["Name"]
+        error = convergence.resumable(service, tasks, self.transient)
+        if error is None or self.resumed.get(name, 0) >= RESUMES:
+            return False
+        self.resumed[name] = self.resumed.get(name, 0) + 1
+        self.progress.note(f"  {name}  the engine failed to start a task ({error}): "
+                           "resuming the update")
+        resume(name)
+        return True
 
 
 def _current_tasks(services):
@@ -325,6 +350,19 @@ def remove(namespace: str, timeout: float) -> None:
         if time.monotonic() > deadline:
             raise KargoError(f"stack {namespace} still has services or networks after {timeout:g}s")
         time.sleep(0.5)
+
+
+def resume(name: str) -> None:
+    """Resume the paused update of service `name`: every task not of its
+    current spec is replaced. Docker's rolling-update tutorial resumes with
+    `docker service update <name>` and no change; on dockerd 20.10 that reset
+    the paused state yet left a task of the old spec running in 3 of 4 tries
+    here. `--force` (the task template's ForceUpdate bumped) makes every task
+    one to update, so the update reaches all replicas; the image is not
+    resolved again, and a later `docker stack deploy` keeps ForceUpdate as it
+    is, so the spec stays the one the deploy sent."""
+    _retrying(["service", "update", "--detach", "--force", "--no-resolve-image", name],
+              f"docker service update --force {name}")
 
 
 def update(namespace: str, force: bool) -> None:

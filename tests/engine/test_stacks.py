@@ -269,6 +269,87 @@ def test_the_stability_window_holds_a_service_whose_tasks_exit_after_two_seconds
     assert f"service {env.service(c, 'crash')} failed: " in proc.stderr, proc.stderr
 
 
+# Three replicas updated one at a time (docker's default parallelism): a task
+# of the new spec that fails pauses the update with the others still on the
+# old spec. The marker file makes the first task after it fail, once.
+FLAKY_YML = """
+version: "3.8"
+services:
+  flaky:
+    image: ${BUSYBOX}
+    command: ["sh", "-c", "if [ -e /m/fail ]; then rm /m/fail; exit 1; fi; exec sleep 3600"]
+    stop_grace_period: 1s
+    environment:
+      LEVEL: ${FLAKY_LEVEL:-1}
+    volumes:
+      - type: bind
+        source: ${FLAKY_DIR}
+        target: /m
+    deploy:
+      replicas: 3
+      endpoint_mode: dnsrr
+    networks: [back]
+networks:
+  back:
+    external: true
+    name: ${DOCKER_BACK_NETWORK}
+"""
+
+
+def test_a_paused_update_names_its_task_error_and_an_engine_race_is_resumed(stackenv, tmp_path):
+    """The engine pauses an update on a failed task of the new spec
+    (failure_action pause, docker's default): the deploy fails naming that
+    task's error. When the error is the engine's own race (moby/moby#48783,
+    convergence.ENGINE_RACE), kargo's wait resumes the update as `docker
+    service update --force` does: all replicas reach the new spec, the spec
+    stays the one kargo sent (its tasks stay as they are when it is sent again). The race cannot be
+    made on demand, so the wait is given this failure as the transient one;
+    the rule that recognises the race's text is unit-tested."""
+    from kargo_tasks.engine import swarm
+    env = stackenv
+    c = f"{env.name}-c"
+    env.extra_stacks.append(c)
+    marker = tmp_path / "fail"
+    base = f'STACKS="{env.a} {env.b} {c}"\n{env.prefix(c)}_STACK="flaky"\nFLAKY_DIR={tmp_path}\n'
+    env.set_env(base)
+    write(env.kargo.workspace / "deploy/flaky.yml", FLAKY_YML)
+    flaky = env.service(c, "flaky")
+    env.run(f"deploy:{c}")
+
+    def levels():
+        return sorted(next(e for e in t["Spec"]["ContainerSpec"]["Env"] if e.startswith("LEVEL="))
+                      for t in env.running(flaky))
+
+    assert levels() == ["LEVEL=1"] * 3
+    marker.touch()
+    env.set_env(base + "FLAKY_LEVEL=2\n")
+    proc = env.run(f"deploy:{c}", check=False)
+    assert proc.returncode != 0, proc.stdout
+    paused = env.inspect(flaky)["UpdateStatus"]
+    assert paused["State"] == "paused", paused
+    assert errors(proc.stderr) == [
+        f"kargo: deploy:{c}: service {flaky} failed: update paused: {paused['Message']} "
+        "(task: non-zero exit (1))"], proc.stderr
+    assert not marker.exists()
+
+    spec = env.inspect(flaky)["Spec"]
+    waiting = swarm.Convergence(DEPLOY_TIMEOUT, 1.0,
+                                transient=lambda error: error == "task: non-zero exit (1)")
+    waiting.add(env.project(c))
+    assert list(waiting.settle([env.project(c)])) == [(env.project(c), [])]
+    assert waiting.resumed == {flaky: 1}
+    assert levels() == ["LEVEL=2"] * 3
+    # resumed as `docker service update --force` does: ForceUpdate bumped, all else the same
+    spec["TaskTemplate"]["ForceUpdate"] = spec["TaskTemplate"].get("ForceUpdate", 0) + 1
+    assert env.inspect(flaky)["Spec"] == spec
+    # the failed deploy was not recorded: the next one sends the stack again,
+    # the same spec, and the engine keeps every task; the one after, nothing
+    tasks = sorted(t["ID"] for t in env.running(flaky))
+    assert sent(env.run(f"deploy:{c}")) == [c]
+    assert sorted(t["ID"] for t in env.running(flaky)) == tasks
+    assert sent(env.run(f"deploy:{c}")) == []
+
+
 @pytest.mark.swarm
 def test_node_labels_and_constraints_pin_a_service(stackenv):
     env, client = stackenv, stackenv.client

@@ -1,7 +1,15 @@
 """The convergence rule as a pure function of a service and its task states
 (engine/convergence.py): jobs converge when their tasks completed, one-shot
-services when their task completed, long-running services when they run."""
-from kargo_tasks.engine.convergence import current_run, job_mode, progress
+services when their task completed, long-running services when they run;
+an update the engine paused names its task's error, and is resumable when
+that error is the engine's own race."""
+from kargo_tasks.engine.convergence import current_run, job_mode, progress, resumable
+
+# The engine's words for its race (moby/moby#48783), as dockerd 20.10 logged
+# them here ("fatal task error", 2026-12-02) and as the issue quotes them.
+RACE = ("starting container failed: unable to remount dir as readonly: mount tmpfs:"
+        "/var/lib/docker/containers/70b82fed93b91b47b2cf87f921b14be3dca3804a897f48c2183fbddf81513b7e"
+        "/mounts/secrets, flags: 0x21, data: uid=0,gid=0: device or resource busy")
 
 
 def service(mode, restart=None, iteration=None, status=None):
@@ -99,3 +107,45 @@ def test_job_mode_names_the_compose_mode():
     assert job_mode(job()["Spec"]) == "replicated-job"
     assert job_mode(service({"GlobalJob": {}})["Spec"]) == "global-job"
     assert job_mode(service({"Global": {}})["Spec"]) is None
+
+
+def paused(state="paused", named="k2y2h5nkmkag0bfsmipe2j7p5"):
+    found = service({"Replicated": {"Replicas": 3}})
+    found["UpdateStatus"] = {"State": state, "Message":
+                             f"update paused due to failure or early termination of task {named}"}
+    return found
+
+
+def named(found, task_id="k2y2h5nkmkag0bfsmipe2j7p5"):
+    """`found` with an engine task id (the engine's message names one)."""
+    return dict(found, ID=task_id)
+
+
+def test_a_paused_update_fails_naming_the_error_of_the_task_it_paused_on():
+    failed = named(task("failed", desired="shutdown", err="task: non-zero exit (1)"))
+    assert progress(paused(), [task("running", desired="running"), failed])[:2] == (
+        "failed", "update paused: update paused due to failure or early termination of task "
+        "k2y2h5nkmkag0bfsmipe2j7p5 (task: non-zero exit (1))")
+    # the task is gone from the engine's list: the engine's message alone
+    assert progress(paused(), [])[1] == (
+        "update paused: update paused due to failure or early termination of task "
+        "k2y2h5nkmkag0bfsmipe2j7p5")
+
+
+def test_only_an_update_paused_on_the_engines_own_race_is_resumable():
+    race = named(task("failed", desired="shutdown", err=RACE))
+    assert resumable(paused(), [race]) == RACE
+    # the issue's other wording, "unable to remount secrets dir as readonly"
+    other = named(task("failed", desired="shutdown", err=RACE.replace(" dir ", " secrets dir ")))
+    assert resumable(paused(), [other]) is not None
+    # a fault of the service, another task, another state: not resumed
+    assert resumable(paused(), [named(task("failed", err="task: non-zero exit (1)"))]) is None
+    assert resumable(paused(named="other0task"), [race]) is None
+    assert resumable(paused(), []) is None
+    for state in ("updating", "rollback_started", "rollback_paused", "completed"):
+        assert resumable(paused(state), [race]) is None
+    # the same race on a busy device other than a remount is not this one
+    assert resumable(paused(), [named(task("failed", err="mkdir /x: device or resource busy"))]) is None
+    # the caller's own rule, for a failure it knows to be transient
+    assert resumable(paused(), [named(task("failed", err="task: non-zero exit (1)"))],
+                     transient=lambda err: err.endswith("(1)")) == "task: non-zero exit (1)"
