@@ -8,11 +8,15 @@ itself, so a change costs exactly the engine operations it needs.
 
 A service differs when it is new; when its `org.kargo.spec` label (a digest of
 its resolved definition, config and secret names included) changed; when its
-spec version is not the one kargo's last deploy left (changed outside kargo);
-or when its image reference now resolves to another digest (a rebuilt image).
+spec version is not the one kargo's last deploy left (changed outside kargo,
+or, when its spec is the one a later deploy that failed left, sent by a
+deploy that failed); or when its image reference now resolves to another digest (a rebuilt
+image).
 Without a record of the last deploy (lost), the label and the image decide:
 a change made outside kargo since is then not seen.
 """
+import hashlib
+import json
 from collections.abc import Mapping
 
 from kargo_tasks.compose.resolve import SPEC_LABEL
@@ -20,25 +24,46 @@ from kargo_tasks.compose.shortsyntax import reference
 from kargo_tasks.workspace.namespace import Namespace
 
 
+# a service as kargo's own deploy left it, one that did not converge (or
+# whose after hook failed): not a change made outside kargo
+SENT_BY_FAILED_DEPLOY = "sent by a deploy that failed"
+
+
 def to_send(doc: Mapping, namespace: Namespace, deployed: Mapping[str, dict],
-            record: Mapping | None, digests: Mapping[str, str | None]
+            record: Mapping | None, digests: Mapping[str, str | None],
+            unconverged: Mapping[str, str] | None = None
             ) -> tuple[dict[str, str], list[str]]:
     """({service: why} to send, [full names of services to remove]).
 
     `deployed`: {full name: engine service} of the stack; `record`: {full
     name: [id, version]} that kargo's last deploy left, None when there is no
-    record; `digests`: {image reference: registry digest or None when unknown}."""
+    record; `digests`: {image reference: registry digest or None when unknown};
+    `unconverged`: {full name: spec_digest} a later deploy that failed left."""
     services = doc.get("services") or {}
     send = {}
     for name, spec in services.items():
-        why = _why(spec, deployed.get(namespace.scope(name)), record, digests)
+        why = _why(spec, deployed.get(namespace.scope(name)), record, digests, unconverged or {})
         if why:
             send[name] = why
     remove = sorted(set(deployed) - {namespace.scope(name) for name in services})
     return send, remove
 
 
-def _why(spec, service, record, digests):
+def spec_digest(engine_spec: Mapping) -> str:
+    """A digest of a service's engine spec: what kargo's own failed deploy
+    left, told apart from a change made since. The engine's own updates of a
+    service (its update status: paused, completed) bump its version, never
+    its spec."""
+    return hashlib.sha256(json.dumps(engine_spec, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def left_by_failed_deploy(service: Mapping, unconverged: Mapping[str, str]) -> bool:
+    """Whether engine `service` is as a deploy that did not converge left it."""
+    name = service["Spec"]["Name"]
+    return name in unconverged and unconverged[name] == spec_digest(service["Spec"])
+
+
+def _why(spec, service, record, digests, unconverged):
     if service is None:
         return "new"
     engine_spec = service["Spec"]
@@ -47,7 +72,8 @@ def _why(spec, service, record, digests):
         return "changed"
     if record is not None and \
             record.get(engine_spec["Name"]) != [service["ID"], service["Version"]["Index"]]:
-        return "changed outside kargo"
+        return SENT_BY_FAILED_DEPLOY if left_by_failed_deploy(service, unconverged) \
+            else "changed outside kargo"
     image = engine_spec.get("TaskTemplate", {}).get("ContainerSpec", {}).get("Image", "")
     digest = digests.get(spec.get("image"))
     if digest and image.partition("@")[2] != digest:

@@ -141,8 +141,9 @@ def restore(project, stack, version, timeout, stable, done=None):
                       swarm.image_digests(sorted({s.get("image") for s in doc["services"].values()}
                                                  - {None})))
         deployed = swarm.deployed(stack.namespace)
-        record = (read_record(project, stack) or {}).get("cluster") or {}
-        to_send, remove = delta.to_send(doc, stack.namespace, deployed, record, digests)
+        record = read_record(project, stack) or {}
+        to_send, remove = delta.to_send(doc, stack.namespace, deployed, record.get("cluster") or {},
+                                        digests, record.get("unconverged"))
         # a job that ran is never run again nor removed by a rollback (jobs.py)
         to_send, remove, kept = jobs.kept(doc, to_send, remove, stack.namespace, deployed)
         gone = missing(doc, to_send, swarm.existing_configs(stack.namespace))

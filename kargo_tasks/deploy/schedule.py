@@ -30,6 +30,7 @@ from .stacks import (
     engine_delta,
     hook_files,
     left_behind,
+    note_unconverged,
     read_stack,
     send,
     stale_reasons,
@@ -57,9 +58,13 @@ def deploy(project: Project, stacks: Sequence[Stack]) -> None:
     def settle(names):
         for namespace, lines in waits.settle([namespace_of[n] for n in names]):
             stack = by_namespace[namespace]
-            if not lines:
+            converged = not lines
+            if converged:
                 lines = _converged(project, stack, docs[stack.name], timeout)
-            elif stack.atomic:
+            if lines:
+                # before a rollback, which records what it put back
+                note_unconverged(project, stack)
+            if lines and not converged and stack.atomic:
                 lines += rollback.undo(project, stack, docs[stack.name], timeout, stable)
             if lines:
                 failures[stack.name] = lines
@@ -90,6 +95,7 @@ def deploy(project: Project, stacks: Sequence[Stack]) -> None:
                 swarm.remove_services(remove)
             except KargoError as err:
                 failures[stack.name] = [str(err)]
+                note_unconverged(project, stack)
                 if stack.atomic:  # the engine may have taken some services already
                     failures[stack.name] += rollback.undo(project, stack, docs[stack.name],
                                                           timeout, stable)

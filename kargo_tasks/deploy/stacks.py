@@ -134,6 +134,28 @@ def write_record(project, stack, doc, digest, services, rolled_back=False):
     keys = label_keys(doc)
     if keys:
         values.update(label_keys=keys, node_labels=swarm.node_labels(keys))
+    _write_record(project, stack, values)
+
+
+def note_unconverged(project: Project, stack: Stack) -> None:
+    """A deploy sent services of `stack` that did not converge: beside the
+    record of the last deploy that did, keep the specs this one left
+    (delta.spec_digest), so the next run says the services did not converge
+    rather than that they were changed outside kargo. Nothing without a
+    record (the next run compares with the stack file then) or an engine."""
+    values = read_record(project, stack)
+    if values is None:
+        return
+    try:
+        services = swarm.deployed(stack.namespace)
+    except KargoError:
+        return
+    values["unconverged"] = {name: delta.spec_digest(service["Spec"])
+                             for name, service in services.items()}
+    _write_record(project, stack, values)
+
+
+def _write_record(project, stack, values):
     path = _cluster_record(project, stack)
     ensure_dir(path.parent)
     write_atomic(path, json.dumps(values).encode(), SECRET_FILE)
@@ -209,9 +231,7 @@ def stale_reasons(project: Project, stack: Stack, services: list[dict] | None = 
         now, short = swarm.observe(stack.namespace, services)
         if not now:
             return reasons + [f"stack {stack.namespace} is not deployed"]
-        reasons += [f"service {name} was {'removed' if name not in now else 'changed'} "
-                    "outside kargo" for name in sorted(saved) if now.get(name) != saved[name]]
-        reasons += [f"service {name} is not kargo's" for name in sorted(set(now) - set(saved))]
+        reasons += _drift(stack, saved, now, values.get("unconverged") or {})
         # a node was lost or drained: deploy again, so the wait says why
         reasons += [f"service {name} runs {tasks} of its tasks" for name, tasks in short.items()]
         # A node label a constraint reads changed: the specs are the same,
@@ -224,6 +244,23 @@ def stale_reasons(project: Project, stack: Stack, services: list[dict] | None = 
     except KargoError as err:
         reasons.append(f"cannot check the cluster: {err}")  # the action will report it too
     return reasons
+
+
+def _drift(stack, saved, now, unconverged):
+    """Why the services `now` ({name: [id, version]}) are not those kargo's
+    last deploy left (`saved`): removed or changed outside kargo, not kargo's,
+    or sent by a later deploy that failed (`unconverged`: their spec
+    digests, checked with one more engine call, only then)."""
+    differ = [name for name in sorted(saved) if now.get(name) != saved[name]]
+    differ += sorted(set(now) - set(saved))
+    failed = set()
+    if unconverged and set(differ) & set(unconverged):
+        failed = {name for name, service in swarm.deployed(stack.namespace).items()
+                  if delta.left_by_failed_deploy(service, unconverged)}
+    return [f"service {name} was {delta.SENT_BY_FAILED_DEPLOY}" if name in failed
+            else f"service {name} was removed outside kargo" if name not in now
+            else f"service {name} was changed outside kargo" if name in saved
+            else f"service {name} is not kargo's" for name in differ]
 
 
 def stacks_unchanged(project: Project, stacks: Sequence[Stack]) -> Callable[..., Any]:
@@ -263,10 +300,11 @@ def engine_delta(project, stack, doc):
     services to remove], {full name: engine service} deployed now)."""
     deployed = swarm.deployed(stack.namespace)
     record = read_record(project, stack)
-    record = None if record is None else record.get("cluster") or {}
+    cluster = None if record is None else record.get("cluster") or {}
     refs = {spec.get("image") for spec in doc["services"].values()} - {None}
-    send_, remove = delta.to_send(doc, stack.namespace, deployed, record,
-                                  swarm.image_digests(sorted(refs)) if deployed else {})
+    send_, remove = delta.to_send(doc, stack.namespace, deployed, cluster,
+                                  swarm.image_digests(sorted(refs)) if deployed else {},
+                                  (record or {}).get("unconverged"))
     return send_, remove, deployed
 
 

@@ -66,7 +66,8 @@ def read(project: Project, stack: Stack, services: list[dict], reasons: Sequence
     refs = sorted({spec.get("image") for spec in (doc.get("services") or {}).values()} - {None})
     cluster = None if record is None else record.get("cluster") or {}
     found["send"], found["remove"] = delta.to_send(
-        doc, stack.namespace, mine, cluster, swarm.image_digests(refs) if mine else {})
+        doc, stack.namespace, mine, cluster, swarm.image_digests(refs) if mine else {},
+        (record or {}).get("unconverged"))
     here = show.published_host(host)
     try:
         published = show.ports(stack_file(project, stack)) or {}

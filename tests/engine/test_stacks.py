@@ -331,6 +331,10 @@ def test_a_paused_update_names_its_task_error_and_an_engine_race_is_resumed(stac
         f"kargo: deploy:{c}: service {flaky} failed: update paused: {paused['Message']} "
         "(task: non-zero exit (1))"], proc.stderr
     assert not marker.exists()
+    # the next run knows kargo's own failed deploy left the service so
+    plan = env.run("plan", check=False)
+    assert f"service {flaky} was sent by a deploy that failed" in plan.stdout, plan.stdout
+    assert "outside kargo" not in plan.stdout, plan.stdout
 
     spec = env.inspect(flaky)["Spec"]
     waiting = swarm.Convergence(DEPLOY_TIMEOUT, 1.0,
@@ -342,10 +346,12 @@ def test_a_paused_update_names_its_task_error_and_an_engine_race_is_resumed(stac
     # resumed as `docker service update --force` does: ForceUpdate bumped, all else the same
     spec["TaskTemplate"]["ForceUpdate"] = spec["TaskTemplate"].get("ForceUpdate", 0) + 1
     assert env.inspect(flaky)["Spec"] == spec
-    # the failed deploy was not recorded: the next one sends the stack again,
-    # the same spec, and the engine keeps every task; the one after, nothing
+    # the failed deploy was not recorded: the next one sends the stack again
+    # (the resume above was made outside kargo's runs), the same spec, and
+    # the engine keeps every task; the one after sends nothing
     tasks = sorted(t["ID"] for t in env.running(flaky))
-    assert sent(env.run(f"deploy:{c}")) == [c]
+    proc = env.run(f"deploy:{c}")
+    assert f"deploy {c}: flaky (changed outside kargo)" in proc.stdout, proc.stdout
     assert sorted(t["ID"] for t in env.running(flaky)) == tasks
     assert sent(env.run(f"deploy:{c}")) == []
 

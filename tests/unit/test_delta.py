@@ -1,6 +1,6 @@
 """delta.py: which services a deploy sends, and the file it sends them in."""
 from kargo_tasks.compose.resolve import SPEC_LABEL
-from kargo_tasks.deploy.delta import to_send, subset, summary
+from kargo_tasks.deploy.delta import spec_digest, subset, summary, to_send
 from kargo_tasks.workspace.namespace import Namespace
 
 P = Namespace.of("kano")
@@ -59,6 +59,35 @@ def test_a_service_changed_outside_kargo_is_sent_again():
     # re-created with another id
     other = service("web", "l1", sid="id-2")
     assert to_send(doc, P, deployed(other), record(web), {})[0] == {"web": "changed outside kargo"}
+
+
+def test_a_service_as_a_failed_deploy_left_it_is_not_changed_outside_kargo():
+    """The record is of the last deploy that converged; one that failed since
+    left its services' spec digests (stacks.note_unconverged)."""
+    web = service("web", "l1", version=9)
+    doc = {"services": {"web": spec("l1")}}
+    saved = {f"{P}_web": ["id-web", 7]}
+    left = {f"{P}_web": spec_digest(web["Spec"])}
+    assert to_send(doc, P, deployed(web), saved, {}, left) == (
+        {"web": "sent by a deploy that failed"}, [])
+    # the engine's own update of its status since bumps the version, not the spec
+    later = dict(web, Version={"Index": 12})
+    assert to_send(doc, P, deployed(later), saved, {}, left)[0] == {
+        "web": "sent by a deploy that failed"}
+    # changed since the failed deploy: outside kargo
+    changed = service("web", "l1", version=13, image="reg:5000/web:2")
+    assert to_send(doc, P, deployed(changed), saved, {}, left)[0] == {
+        "web": "changed outside kargo"}
+    # as the record has it: nothing to send, whatever a failed deploy left
+    assert to_send(doc, P, deployed(service("web", "l1")), saved, {"reg:5000/web:1": DIGEST},
+                   left) == ({}, [])
+
+
+def test_a_spec_digest_is_of_the_whole_spec_in_any_key_order():
+    a = {"Name": "x", "Labels": {"a": "1", "b": "2"}}
+    b = {"Labels": {"b": "2", "a": "1"}, "Name": "x"}
+    assert spec_digest(a) == spec_digest(b)
+    assert spec_digest(a) != spec_digest({**a, "Labels": {"a": "1", "b": "3"}})
 
 
 def test_a_rebuilt_image_sends_the_services_running_it_only():
