@@ -8,10 +8,10 @@ itself, so a change costs exactly the engine operations it needs.
 
 A service differs when it is new; when its `org.kargo.spec` label (a digest of
 its resolved definition, config and secret names included) changed; when its
-spec version is not the one kargo's last deploy left (changed outside kargo,
-or, when its spec is the one a later deploy that failed left, sent by a
-deploy that failed); or when its image reference now resolves to another digest (a rebuilt
-image).
+spec version is not the one kargo's last deploy left (changed outside kargo;
+or sent by a deploy that failed, when its spec is the one a later deploy
+that failed left); or when its image reference now resolves to another
+digest (a rebuilt image).
 Without a record of the last deploy (lost), the label and the image decide:
 a change made outside kargo since is then not seen.
 """
@@ -58,7 +58,7 @@ def spec_digest(engine_spec: Mapping) -> str:
 
 
 def left_by_failed_deploy(service: Mapping, unconverged: Mapping[str, str]) -> bool:
-    """Whether engine `service` is as a deploy that did not converge left it."""
+    """Whether engine `service` is as a deploy that failed left it."""
     name = service["Spec"]["Name"]
     return name in unconverged and unconverged[name] == spec_digest(service["Spec"])
 

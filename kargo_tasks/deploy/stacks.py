@@ -138,11 +138,12 @@ def write_record(project, stack, doc, digest, services, rolled_back=False):
 
 
 def note_unconverged(project: Project, stack: Stack) -> None:
-    """A deploy sent services of `stack` that did not converge: beside the
-    record of the last deploy that did, keep the specs this one left
-    (delta.spec_digest), so the next run says the services did not converge
-    rather than that they were changed outside kargo. Nothing without a
-    record (the next run compares with the stack file then) or an engine."""
+    """A deploy of `stack` failed (a service did not converge, an after hook
+    failed, the engine refused a service): beside the record of the last
+    deploy that converged, keep the specs this one left (delta.spec_digest),
+    so the next run says they were sent by a deploy that failed rather than
+    changed outside kargo. Nothing without a record (the next run compares
+    with the stack file then) or an engine."""
     values = read_record(project, stack)
     if values is None:
         return

@@ -27,8 +27,9 @@ PAUSED = "paused"
 # moby/moby#48783 (open since 2024-10): starting a task's container fails when
 # the engine cannot remount the tmpfs that holds its secrets and configs
 # read-only ("device or resource busy"): 1-2 starts in 200 on a busy node
-# there; dockerd 20.10 logged it 4 times in two days of our test runs. A fault of the
-# engine, not of the service: the next start of the same spec succeeds.
+# there; dockerd 20.10 logged it 4 times in two days of our test runs. A
+# fault of the engine, not of the service: the next start of the same spec
+# succeeds.
 ENGINE_RACE = re.compile(r"unable to remount (?:\w+ )?dir as readonly: .*device or resource busy")
 # "update paused due to failure or early termination of task <id>"
 PAUSED_ON = re.compile(r"\btask (\w+)")
