@@ -103,6 +103,9 @@ def deploy(project: Project, stacks: Sequence[Stack]) -> None:
             waits.add(stack.namespace, doc["services"])
         settle([stack.name for stack in stacks if stack.namespace in waits.stacks])
     finally:
+        for stack in stacks:
+            if stack.namespace in waits.stacks:  # sent, and the wait was cut short
+                note_unconverged(project, stack)
         # for the run's notification, whatever ended the deploy
         for stack in stacks:
             if stack.name in sent or stack.name in failures:

@@ -135,3 +135,15 @@ def test_ctrl_c_during_overlapping_waits_then_the_next_run_completes(stackenv, b
     proc = env.run("deploy")
     assert sent(proc) == [stuck], proc.stdout
     assert env.run("deploy").stdout == ""
+    # interrupted again, now on a stack with a record: the next run takes the
+    # service for one a deploy that failed sent, not for a change outside kargo
+    write(env.kargo.workspace / "deploy/sstuck.yml",
+          SERVICE_YML.format(name="sstuck", command=SLEEP, constraint=never))
+    run = background(env.kargo, "deploy", env={"KARGO_DEPLOY_TIMEOUT": "300"})
+    run.wait_for(lambda: "pending: " in run.stdout, what=f"{stuck} waited on")
+    run.signal(signal.SIGINT)
+    assert run.finish() == -signal.SIGINT
+    plan = env.run("plan", check=False)
+    assert f"service kargo-{stuck}_sstuck was sent by a deploy that failed" in plan.stdout, \
+        plan.stdout
+    assert "outside kargo" not in plan.stdout, plan.stdout
