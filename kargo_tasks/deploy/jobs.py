@@ -20,7 +20,7 @@ from kargo_tasks.workspace.catalog import Stack
 from kargo_tasks.workspace.project import Project
 
 from . import outcome
-from .stacks import record_service
+from .stacks import record_services
 
 
 def run(project: Project, stack: Stack, service: str, named: bool = True) -> None:
@@ -54,7 +54,8 @@ def run(project: Project, stack: Stack, service: str, named: bool = True) -> Non
         outcome.keep("run", stack.name, {service: "run again"}, failures=str(err).splitlines())
         raise
     outcome.keep("run", stack.name, {service: "run again"})
-    record_service(project, stack, name, before, swarm.deployed(stack.namespace).get(name))
+    after = swarm.deployed(stack.namespace).get(name)
+    record_services(project, stack, {name: before}, [after] if after else [])
     print(f"run {stack.name}:{service}: completed", flush=True)
 
 

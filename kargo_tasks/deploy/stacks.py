@@ -176,17 +176,22 @@ def left_behind(project: Project, stack: Stack) -> str | None:
     return before
 
 
-def record_service(project: Project, stack: Stack, name: str, before: list,
-                   service: dict | None) -> None:
-    """After kargo changed the one service `name` itself (a job run again):
-    its new version in the record, when the record held the version it had
-    `before` (else the stack stays stale, as it was)."""
+def record_services(project: Project, stack: Stack, before: dict[str, list],
+                    services: Iterable[dict]) -> None:
+    """After kargo changed services itself (a job run again, `update:<stack>`):
+    each one's new version (of engine `services`) in the record, when the
+    record held the version it had `before` ({name: [id, version]}); one the
+    record did not hold so (changed outside kargo before) leaves the stack
+    stale, as it was."""
     values = read_record(project, stack)
     cluster = (values or {}).get("cluster") or {}
-    if service is None or cluster.get(name) != before:
+    now = {name: version for name, version in swarm.versions(services).items()
+           if name in before and cluster.get(name) == before[name]}
+    if values is None or not now:
         return
-    cluster[name] = swarm.versions([service])[name]
-    write_atomic(_cluster_record(project, stack), json.dumps(values).encode(), SECRET_FILE)
+    cluster.update(now)
+    values["cluster"] = cluster
+    _write_record(project, stack, values)
 
 
 def label_keys(doc):
@@ -337,5 +342,8 @@ def update_stack(project: Project, stack: Stack, force: bool = False) -> None:
     # before any service is updated
     timeout, stable = swarm.deploy_timeout(project.env), swarm.stable_seconds(project.env)
     print(f"update {stack.name}{' --force' if force else ''}", flush=True)
+    before = swarm.versions(swarm.deployed(stack.namespace).values())
     swarm.update(stack.namespace, force)
     swarm.wait(stack.namespace, timeout, stable)
+    # kargo's own change: the next deploy does not take it for one made outside kargo
+    record_services(project, stack, before, swarm.deployed(stack.namespace).values())

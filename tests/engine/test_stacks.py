@@ -414,7 +414,8 @@ def test_remove_update_force_and_redeploy(stackenv):
     assert env.stack_gone(env.a) and env.stack_gone(env.b)
     assert env.run("remove").stdout == ""  # nothing left to remove
 
-    # update --force: same spec, ForceUpdate bumped, tasks replaced
+    # update --force: same spec, ForceUpdate bumped, tasks replaced; the
+    # next deploy sends nothing
     deploy_ok(env)
     before = {name: env.inspect(name) for name in (web, cache, worker)}
     tasks = {name: running_tasks(env, name) for name in (web, cache)}
@@ -428,6 +429,8 @@ def test_remove_update_force_and_redeploy(stackenv):
         assert len(env.running(name)) == 1, f"{name} did not converge"
         assert running_tasks(env, name).isdisjoint(tasks[name]), f"{name} not restarted"
     assert env.inspect(worker)["Version"] == before[worker]["Version"]
+    # kargo's own update: the next deploy takes it for kargo's, sends nothing
+    assert env.run("deploy").stdout == ""
 
     # redeploy: remove the stack, then deploy it again (new services)
     ids = env.versions()
