@@ -24,6 +24,8 @@ FAILED = {"failed", "rejected"}
 MAX_FAILURES = 3
 JOB_MODES = {"ReplicatedJob": "replicated-job", "GlobalJob": "global-job"}
 PAUSED = "paused"
+# update states in which the engine stopped an update on a task's failure
+STOPPED = (PAUSED, "rollback_started", "rollback_paused", "rollback_completed")
 # moby/moby#48783 (open since 2024-10): starting a task's container fails when
 # the engine cannot remount the tmpfs that holds its secrets and configs
 # read-only ("device or resource busy"): 1-2 starts in 200 on a busy node
@@ -67,7 +69,7 @@ def progress(service: dict, tasks: list[dict]) -> tuple[str, str, set[str]]:
     job)."""
     spec = service["Spec"]
     update = service.get("UpdateStatus") or {}
-    if update.get("State") in (PAUSED, "rollback_started", "rollback_paused", "rollback_completed"):
+    if update.get("State") in STOPPED:
         detail = f"update {update['State']}: {update.get('Message', '')}".strip()
         task = paused_on(service, tasks)
         if task is not None:
@@ -128,11 +130,36 @@ def _job(service, tasks):
     return ("done" if complete >= desired else "waiting"), detail, running_ids
 
 
+def stopped_on(service: dict) -> str | None:
+    """The id of the task whose failure stopped the service's update (its
+    UpdateStatus message names it: "update paused due to failure or early
+    termination of task <id>", "update rolled back due to ..."), else None."""
+    update = service.get("UpdateStatus") or {}
+    found = PAUSED_ON.search(update.get("Message", "")) if update.get("State") in STOPPED else None
+    return found.group(1) if found else None
+
+
 def paused_on(service: dict, tasks: Iterable[dict]) -> dict | None:
-    """The task whose failure stopped the service's update (the one its
-    UpdateStatus message names), when it is among `tasks`."""
-    found = PAUSED_ON.search((service.get("UpdateStatus") or {}).get("Message", ""))
-    return next((t for t in tasks if found and t["ID"] == found.group(1)), None)
+    """The task whose failure stopped the service's update, when it is among
+    `tasks`: the one its message names, else (a rollback that completed says
+    only "rollback completed") the latest that failed since the update began."""
+    update = service.get("UpdateStatus") or {}
+    if update.get("State") not in STOPPED:
+        return None
+    named = stopped_on(service)
+    if named:
+        return next((t for t in tasks if t["ID"] == named), None)
+    began = _instant(update.get("StartedAt", ""))
+    failed = [t for t in tasks if t["Status"]["State"] in FAILED
+              and _instant(t["Status"].get("Timestamp", "")) >= began]
+    return max(failed, key=lambda t: _instant(t["Status"].get("Timestamp", "")), default=None)
+
+
+def _instant(stamp: str) -> str:
+    """An engine timestamp ("2026-12-03T13:02:21.1767162Z": Go drops the
+    fraction's trailing zeros) as a string that sorts as the instant does."""
+    whole, _dot, fraction = stamp.rstrip("Z").partition(".")
+    return f"{whole}.{fraction.ljust(9, '0')}"
 
 
 def resumable(service: dict, tasks: Iterable[dict],

@@ -271,7 +271,7 @@ class Convergence:
             pending, failed, running = {}, [], set()
             for service in mine:
                 name = service["Spec"]["Name"]
-                own_tasks = tasks.get(service["ID"], [])
+                own_tasks = _with_stopping_task(service, tasks.get(service["ID"], []))
                 status, detail, ids = convergence.progress(service, own_tasks)
                 running |= ids
                 self.progress.update({name: detail})
@@ -312,6 +312,17 @@ class Convergence:
                            "resuming the update")
         resume(name)
         return True
+
+
+def _with_stopping_task(service, tasks):
+    """`tasks`, or, when the engine stopped the service's update and the task
+    it stopped on is not among them (a rollback put the service back on the
+    spec before, so that task is of a spec no longer current), every task of
+    the service: one engine call, only then, so the failure can be named."""
+    if (service.get("UpdateStatus") or {}).get("State") not in convergence.STOPPED or \
+            convergence.paused_on(service, tasks) is not None:
+        return tasks
+    return tasks_of([service["ID"]])
 
 
 def _current_tasks(services):

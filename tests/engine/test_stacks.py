@@ -6,6 +6,7 @@ The root of each test (see stack_fixtures.py): stack A runs `web` (with a
 config file and GREETING/MOTTO in its environment) and `cache`; stack B runs
 `worker` (2 replicas) and depends on A.
 """
+import re
 import stat
 import subprocess
 import time
@@ -288,12 +289,57 @@ services:
     deploy:
       replicas: 3
       endpoint_mode: dnsrr
+      update_config:
+        failure_action: ${FLAKY_FAILURE_ACTION:-pause}
     networks: [back]
 networks:
   back:
     external: true
     name: ${DOCKER_BACK_NETWORK}
 """
+
+
+def _flaky_stack(env, tmp_path, extra=""):
+    """Stack c: service `flaky` (FLAKY_YML), deployed and converged on
+    LEVEL=1; (its full name, the workspace .env that made it, the marker)."""
+    c = f"{env.name}-c"
+    env.extra_stacks.append(c)
+    base = (f'STACKS="{env.a} {env.b} {c}"\n{env.prefix(c)}_STACK="flaky"\n'
+            f"FLAKY_DIR={tmp_path}\n{extra}")
+    env.set_env(base)
+    write(env.kargo.workspace / "deploy/flaky.yml", FLAKY_YML)
+    env.run(f"deploy:{c}")
+    return c, base, tmp_path / "fail"
+
+
+def _levels(env, name):
+    return sorted(next(e for e in t["Spec"]["ContainerSpec"]["Env"] if e.startswith("LEVEL="))
+                  for t in env.running(name))
+
+
+def test_an_update_the_engine_rolled_back_names_the_task_it_rolled_back_on(stackenv, tmp_path):
+    """kargo's default services roll back a failed update
+    (`failure_action: rollback`): the deploy fails naming the error of the
+    task the engine rolled back on (a task of the spec it left, looked up),
+    the services run the spec before, and the next deploy sends it again."""
+    env = stackenv
+    c, base, marker = _flaky_stack(env, tmp_path, "FLAKY_FAILURE_ACTION=rollback\n")
+    flaky = env.service(c, "flaky")
+    marker.touch()
+    env.set_env(base + "FLAKY_LEVEL=2\n")
+    proc = env.run(f"deploy:{c}", check=False)
+    assert proc.returncode != 0, proc.stdout
+    # the engine's words depend on when kargo looked: "update rolled back due
+    # to failure or early termination of task <id>" while it rolls back,
+    # "rollback completed" after; the task's error either way
+    lines = errors(proc.stderr)
+    assert len(lines) == 1 and re.fullmatch(
+        rf"kargo: deploy:{c}: service {flaky} failed: update rollback_(started: update rolled back "
+        r"due to failure or early termination of task \w+|completed: rollback completed) "
+        r"\(task: non-zero exit \(1\)\)", lines[0]), proc.stderr
+    proc = env.run(f"deploy:{c}")
+    assert f"deploy {c}: flaky (changed)" in proc.stdout, proc.stdout
+    assert _levels(env, flaky) == ["LEVEL=2"] * 3
 
 
 def test_a_paused_update_names_its_task_error_and_an_engine_race_is_resumed(stackenv, tmp_path):
@@ -307,18 +353,11 @@ def test_a_paused_update_names_its_task_error_and_an_engine_race_is_resumed(stac
     the rule that recognises the race's text is unit-tested."""
     from kargo_tasks.engine import swarm
     env = stackenv
-    c = f"{env.name}-c"
-    env.extra_stacks.append(c)
-    marker = tmp_path / "fail"
-    base = f'STACKS="{env.a} {env.b} {c}"\n{env.prefix(c)}_STACK="flaky"\nFLAKY_DIR={tmp_path}\n'
-    env.set_env(base)
-    write(env.kargo.workspace / "deploy/flaky.yml", FLAKY_YML)
+    c, base, marker = _flaky_stack(env, tmp_path)
     flaky = env.service(c, "flaky")
-    env.run(f"deploy:{c}")
 
     def levels():
-        return sorted(next(e for e in t["Spec"]["ContainerSpec"]["Env"] if e.startswith("LEVEL="))
-                      for t in env.running(flaky))
+        return _levels(env, flaky)
 
     assert levels() == ["LEVEL=1"] * 3
     marker.touch()

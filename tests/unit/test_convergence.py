@@ -149,3 +149,20 @@ def test_only_an_update_paused_on_the_engines_own_race_is_resumable():
     # the caller's own rule, for a failure it knows to be transient
     assert resumable(paused(), [named(task("failed", err="task: non-zero exit (1)"))],
                      transient=lambda err: err.endswith("(1)")) == "task: non-zero exit (1)"
+
+
+def test_a_rollback_that_completed_names_the_latest_task_that_failed_since_the_update_began():
+    """The engine's message then says only "rollback completed": the task is
+    the latest that failed since the update's start (Go drops a timestamp's
+    trailing zeros, so "…21.9Z" is later than "…21.176716246Z")."""
+    rolled = service({"Replicated": {"Replicas": 3}})
+    rolled["UpdateStatus"] = {"State": "rollback_completed", "Message": "rollback completed",
+                              "StartedAt": "2026-12-03T13:02:21.176716246Z"}
+    before = task("failed", err="an earlier failure", stamp="2026-12-03T13:02:20.5Z")
+    first = task("failed", err="task: non-zero exit (1)", stamp="2026-12-03T13:02:21.2Z")
+    latest = task("failed", err="task: non-zero exit (2)", stamp="2026-12-03T13:02:21.9Z")
+    assert progress(rolled, [before, latest, first, task("running", desired="running")])[:2] == (
+        "failed", "update rollback_completed: rollback completed (task: non-zero exit (2))")
+    assert progress(rolled, [before])[1] == "update rollback_completed: rollback completed"
+    # a rollback is never resumed: the engine put the spec before back
+    assert resumable(rolled, [named(task("failed", err=RACE, stamp="2026-12-03T13:02:22Z"))]) is None
