@@ -16,7 +16,7 @@ with `<STACK>_ATOMIC` that does not converge is put back on the version that
 ran before (rollback.py), and still fails the deploy.
 """
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from kargo_tasks.base.errors import KargoError
 from kargo_tasks.engine import labels, swarm
@@ -38,8 +38,11 @@ from .stacks import (
 )
 
 
-def deploy(project: Project, stacks: Sequence[Stack]) -> None:
-    """Deploy the stale ones of `stacks` (in STACKS order, dependencies first)."""
+def deploy(project: Project, stacks: Sequence[Stack],
+           transient: Callable[[str], bool] | None = None) -> None:
+    """Deploy the stale ones of `stacks` (in STACKS order, dependencies first).
+    `transient`: the task errors an update the engine stopped is taken up
+    again on (swarm.Convergence; None: the engine's own race)."""
     env = project.env
     # before the engine is asked anything
     timeout, stable = swarm.deploy_timeout(env), swarm.stable_seconds(env)
@@ -51,8 +54,13 @@ def deploy(project: Project, stacks: Sequence[Stack]) -> None:
     stale = {stack.name: stale_reasons(project, stack, services) for stack in stacks}
     swarm.ensure_networks(sorted({name for resolved in docs.values()
                                   for name in _external_networks(resolved.doc)}))
-    waits = swarm.Convergence(timeout, stable)
     by_namespace = {stack.namespace: stack for stack in stacks}
+
+    def send_again(namespace, names):
+        stack = by_namespace[namespace]
+        send(project, stack, docs[stack.name].doc, [stack.namespace.descope(n) for n in names])
+
+    waits = swarm.Convergence(timeout, stable, transient=transient, resend=send_again)
     failures = {}
 
     def settle(names):

@@ -162,17 +162,32 @@ def _instant(stamp: str) -> str:
     return f"{whole}.{fraction.ljust(9, '0')}"
 
 
-def resumable(service: dict, tasks: Iterable[dict],
-              transient: Callable[[str], bool] | None = None) -> str | None:
-    """The error of the task the engine paused the service's update on, when
-    that error is `transient` (default: the engine's own race, ENGINE_RACE)
-    and resuming the update is what to do; else None."""
-    if (service.get("UpdateStatus") or {}).get("State") != PAUSED:
-        return None
+def raced(service: dict, tasks: Iterable[dict],
+          transient: Callable[[str], bool] | None = None) -> str | None:
+    """The error of the task the engine stopped the service's update on
+    (paused it, or rolled it back), when that error is `transient` (default:
+    the engine's own race, ENGINE_RACE); else None."""
     task = paused_on(service, tasks)
     error = _error([task]) if task is not None else ""
     engine_race = transient or (lambda text: ENGINE_RACE.search(text) is not None)
     return error if task is not None and engine_race(error) else None
+
+
+def resumable(service: dict, tasks: Iterable[dict],
+              transient: Callable[[str], bool] | None = None) -> str | None:
+    """`raced`, for an update the engine paused: resuming it is what to do
+    (one it rolled back has the spec before again: it is sent again)."""
+    if (service.get("UpdateStatus") or {}).get("State") != PAUSED:
+        return None
+    return raced(service, tasks, transient)
+
+
+def rolled_back_on_race(service: dict, tasks: Iterable[dict],
+                        transient: Callable[[str], bool] | None = None) -> str | None:
+    """`raced`, for an update the engine rolled back (or is rolling back)."""
+    if not (service.get("UpdateStatus") or {}).get("State", "").startswith("rollback_"):
+        return None
+    return raced(service, tasks, transient)
 
 
 def _error(failed):

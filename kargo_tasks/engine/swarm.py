@@ -220,13 +220,17 @@ class Convergence:
     # well under a millisecond of CPU here and in dockerd on an idle swarm
     def __init__(self, timeout: float, stable: float, interval: float = 0.5,
                  progress: Progress | None = None,
-                 transient: Callable[[str], bool] | None = None):
+                 transient: Callable[[str], bool] | None = None,
+                 resend: Callable[[str, list[str]], None] | None = None):
         self.timeout, self.stable, self.interval = timeout, stable, interval
         self.progress = progress or Progress()
         self.stacks: dict[str, dict] = {}  # namespace -> state
-        # which task errors a paused update is resumed on (None: the engine's race)
-        self.transient = transient
-        self.resumed: dict[str, int] = {}  # service name -> updates resumed
+        # which task errors a stopped update is taken up again on (None: the
+        # engine's race); `resend(namespace, [service])` sends a service the
+        # engine rolled back on one again (the deploy's own send), else the
+        # rollback fails the wait
+        self.transient, self.resend = transient, resend
+        self.resumed: dict[str, int] = {}  # service name -> updates taken up again
 
     def add(self, namespace, expected=None, only=None):
         """Wait for `namespace` too (just sent; `expected`: its service names;
@@ -275,7 +279,8 @@ class Convergence:
                 status, detail, ids = convergence.progress(service, own_tasks)
                 running |= ids
                 self.progress.update({name: detail})
-                if status == "failed" and self._resumed(service, own_tasks):
+                if status == "failed" and (self._resumed(service, own_tasks)
+                                           or self._sent_again(namespace, service, own_tasks)):
                     pending[name] = detail
                 elif status == "failed":
                     failed.append(f"service {name} failed: {detail}")
@@ -311,6 +316,21 @@ class Convergence:
         self.progress.note(f"  {name}  the engine failed to start a task ({error}): "
                            "resuming the update")
         resume(name)
+        return True
+
+    def _sent_again(self, namespace, service, tasks):
+        """Send the service again (`resend`) when the engine rolled its update
+        back on its own race: the rollback put the spec before back, so only
+        sending the deploy's spec again takes the update up (RESUMES times at
+        most, with the resumes)."""
+        name = service["Spec"]["Name"]
+        error = convergence.rolled_back_on_race(service, tasks, self.transient)
+        if self.resend is None or error is None or self.resumed.get(name, 0) >= RESUMES:
+            return False
+        self.resumed[name] = self.resumed.get(name, 0) + 1
+        self.progress.note(f"  {name}  the engine failed to start a task ({error}) and rolled "
+                           "the update back: sending it again")
+        self.resend(namespace, [name])
         return True
 
 

@@ -35,7 +35,7 @@ def env_files(lay, workspace, bases=()):
 
 def load(root=None, shell=None):
     shell = os.environ if shell is None else shell
-    project = Project(workspace_mod.layout(root), shell=shell)
+    project = Project(workspace_mod.layout(root, shell), shell=shell)
     lay = project.layout
     try:
         project.workspace = workspace_mod.resolve(lay, shell)

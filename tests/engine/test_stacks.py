@@ -342,6 +342,32 @@ def test_an_update_the_engine_rolled_back_names_the_task_it_rolled_back_on(stack
     assert _levels(env, flaky) == ["LEVEL=2"] * 3
 
 
+def test_an_update_the_engine_rolled_back_on_its_race_is_sent_again(stackenv, tmp_path, capsys):
+    """kargo's deploy (schedule.deploy, in this process) sends a service the
+    engine rolled back on its own race again: the rollback put the spec
+    before back, the deploy's spec is sent once more and converges on every
+    replica, and the deploy records it (the next one sends nothing). The race
+    cannot be made on demand: the deploy is given the task's failure as the
+    transient one (the rule for the race's words is unit-tested)."""
+    from kargo_tasks.deploy import schedule
+    from kargo_tasks.operations.project import load
+    env = stackenv
+    c, base, marker = _flaky_stack(env, tmp_path, "FLAKY_FAILURE_ACTION=rollback\n")
+    flaky = env.service(c, "flaky")
+    marker.touch()
+    env.set_env(base + "FLAKY_LEVEL=2\n")
+    env.run("configure", "_stack")
+    project = load(env.kargo.root, shell=dict(env.kargo.env))
+    schedule.deploy(project, [project.catalog.stacks[c]],
+                    transient=lambda error: error == "task: non-zero exit (1)")
+    out = capsys.readouterr().out
+    assert f"{flaky}  the engine failed to start a task (task: non-zero exit (1)) and rolled " \
+           "the update back: sending it again" in out, out
+    assert not marker.exists()
+    assert _levels(env, flaky) == ["LEVEL=2"] * 3
+    assert sent(env.run(f"deploy:{c}")) == []
+
+
 def test_a_paused_update_names_its_task_error_and_an_engine_race_is_resumed(stackenv, tmp_path):
     """The engine pauses an update on a failed task of the new spec
     (failure_action pause, docker's default): the deploy fails naming that

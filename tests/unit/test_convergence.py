@@ -3,7 +3,8 @@
 services when their task completed, long-running services when they run;
 an update the engine paused names its task's error, and is resumable when
 that error is the engine's own race."""
-from kargo_tasks.engine.convergence import current_run, job_mode, progress, resumable
+from kargo_tasks.engine.convergence import (current_run, job_mode, progress, resumable,
+                                            rolled_back_on_race)
 
 # The engine's words for its race (moby/moby#48783), as dockerd 20.10 logged
 # them here ("fatal task error", 2026-12-02) and as the issue quotes them.
@@ -166,3 +167,16 @@ def test_a_rollback_that_completed_names_the_latest_task_that_failed_since_the_u
     assert progress(rolled, [before])[1] == "update rollback_completed: rollback completed"
     # a rollback is never resumed: the engine put the spec before back
     assert resumable(rolled, [named(task("failed", err=RACE, stamp="2026-12-03T13:02:22Z"))]) is None
+
+
+def test_an_update_rolled_back_on_the_engines_race_is_told_apart():
+    """Sent again by the deploy (swarm.Convergence), not resumed: the engine
+    put the spec before back."""
+    race = named(task("failed", desired="shutdown", err=RACE))
+    for state in ("rollback_started", "rollback_paused"):
+        rolled = paused(state)
+        assert rolled_back_on_race(rolled, [race]) == RACE
+        assert resumable(rolled, [race]) is None
+    assert rolled_back_on_race(paused(), [race]) is None  # paused: resumed instead
+    assert rolled_back_on_race(paused("rollback_started"),
+                               [named(task("failed", err="task: non-zero exit (1)"))]) is None
