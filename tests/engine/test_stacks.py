@@ -271,8 +271,9 @@ def test_the_stability_window_holds_a_service_whose_tasks_exit_after_two_seconds
 
 
 # Three replicas updated one at a time (docker's default parallelism): a task
-# of the new spec that fails pauses the update with the others still on the
-# old spec. The marker file makes the first task after it fail, once.
+# of the new spec that fails stops the update (pauses it, docker's default,
+# or rolls it back: FLAKY_FAILURE_ACTION) with the others still on the old
+# spec. The marker file makes the first task after it fail, once.
 FLAKY_YML = """
 version: "3.8"
 services:
@@ -301,7 +302,8 @@ networks:
 
 def _flaky_stack(env, tmp_path, extra=""):
     """Stack c: service `flaky` (FLAKY_YML), deployed and converged on
-    LEVEL=1; (its full name, the workspace .env that made it, the marker)."""
+    LEVEL=1; (the stack's name, the workspace .env that made it, the marker
+    file that makes the next task fail)."""
     c = f"{env.name}-c"
     env.extra_stacks.append(c)
     base = (f'STACKS="{env.a} {env.b} {c}"\n{env.prefix(c)}_STACK="flaky"\n'
@@ -374,18 +376,15 @@ def test_a_paused_update_names_its_task_error_and_an_engine_race_is_resumed(stac
     task's error. When the error is the engine's own race (moby/moby#48783,
     convergence.ENGINE_RACE), kargo's wait resumes the update as `docker
     service update --force` does: all replicas reach the new spec, the spec
-    stays the one kargo sent (its tasks stay as they are when it is sent again). The race cannot be
-    made on demand, so the wait is given this failure as the transient one;
-    the rule that recognises the race's text is unit-tested."""
+    stays the one kargo sent (its tasks stay as they are when it is sent
+    again). The race cannot be made on demand, so the wait is given this
+    failure as the transient one; the rule that recognises the race's text
+    is unit-tested."""
     from kargo_tasks.engine import swarm
     env = stackenv
     c, base, marker = _flaky_stack(env, tmp_path)
     flaky = env.service(c, "flaky")
-
-    def levels():
-        return _levels(env, flaky)
-
-    assert levels() == ["LEVEL=1"] * 3
+    assert _levels(env, flaky) == ["LEVEL=1"] * 3
     marker.touch()
     env.set_env(base + "FLAKY_LEVEL=2\n")
     proc = env.run(f"deploy:{c}", check=False)
@@ -407,7 +406,7 @@ def test_a_paused_update_names_its_task_error_and_an_engine_race_is_resumed(stac
     waiting.add(env.project(c))
     assert list(waiting.settle([env.project(c)])) == [(env.project(c), [])]
     assert waiting.resumed == {flaky: 1}
-    assert levels() == ["LEVEL=2"] * 3
+    assert _levels(env, flaky) == ["LEVEL=2"] * 3
     # resumed as `docker service update --force` does: ForceUpdate bumped, all else the same
     spec["TaskTemplate"]["ForceUpdate"] = spec["TaskTemplate"].get("ForceUpdate", 0) + 1
     assert env.inspect(flaky)["Spec"] == spec
