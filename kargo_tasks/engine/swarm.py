@@ -387,7 +387,7 @@ def resume(name: str) -> None:
     """Resume the paused update of service `name`: every task not of its
     current spec is replaced. Docker's rolling-update tutorial resumes with
     `docker service update <name>` and no change; on dockerd 20.10 that reset
-    the paused state yet left a task of the old spec running in 3 of 4 tries
+    the paused state yet left a task of the old spec running in 4 of 7 tries
     here. `--force` (the task template's ForceUpdate bumped) makes every task
     one to update, so the update reaches all replicas; the image is not
     resolved again, and a later `docker stack deploy` keeps ForceUpdate as it
