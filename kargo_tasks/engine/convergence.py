@@ -34,7 +34,7 @@ STOPPED = (PAUSED, "rollback_started", "rollback_paused", "rollback_completed")
 # succeeds.
 ENGINE_RACE = re.compile(r"unable to remount (?:\w+ )?dir as readonly: .*device or resource busy")
 # "update paused due to failure or early termination of task <id>"
-PAUSED_ON = re.compile(r"\btask (\w+)")
+STOPPED_ON = re.compile(r"\btask (\w+)")
 
 
 def job_mode(spec: Mapping) -> str | None:
@@ -71,7 +71,7 @@ def progress(service: dict, tasks: list[dict]) -> tuple[str, str, set[str]]:
     update = service.get("UpdateStatus") or {}
     if update.get("State") in STOPPED:
         detail = f"update {update['State']}: {update.get('Message', '')}".strip()
-        task = paused_on(service, tasks)
+        task = stopping_task(service, tasks)
         if task is not None:
             detail += f" ({_error([task])})"
         return "failed", detail, set()
@@ -135,11 +135,11 @@ def stopped_on(service: dict) -> str | None:
     UpdateStatus message names it: "update paused due to failure or early
     termination of task <id>", "update rolled back due to ..."), else None."""
     update = service.get("UpdateStatus") or {}
-    found = PAUSED_ON.search(update.get("Message", "")) if update.get("State") in STOPPED else None
+    found = STOPPED_ON.search(update.get("Message", "")) if update.get("State") in STOPPED else None
     return found.group(1) if found else None
 
 
-def paused_on(service: dict, tasks: Iterable[dict]) -> dict | None:
+def stopping_task(service: dict, tasks: Iterable[dict]) -> dict | None:
     """The task whose failure stopped the service's update, when it is among
     `tasks`: the one its message names, else (a rollback that completed says
     only "rollback completed") the latest that failed since the update began."""
@@ -167,7 +167,7 @@ def raced(service: dict, tasks: Iterable[dict],
     """The error of the task the engine stopped the service's update on
     (paused it, or rolled it back), when that error is `transient` (default:
     the engine's own race, ENGINE_RACE); else None."""
-    task = paused_on(service, tasks)
+    task = stopping_task(service, tasks)
     error = _error([task]) if task is not None else ""
     engine_race = transient or (lambda text: ENGINE_RACE.search(text) is not None)
     return error if task is not None and engine_race(error) else None

@@ -279,8 +279,7 @@ class Convergence:
                 status, detail, ids = convergence.progress(service, own_tasks)
                 running |= ids
                 self.progress.update({name: detail})
-                if status == "failed" and (self._resumed(service, own_tasks)
-                                           or self._sent_again(namespace, service, own_tasks)):
+                if status == "failed" and self._taken_up(namespace, service, own_tasks):
                     pending[name] = detail
                 elif status == "failed":
                     failed.append(f"service {name} failed: {detail}")
@@ -304,33 +303,28 @@ class Convergence:
                         for n, d in pending.items())))
         return settled
 
-    def _resumed(self, service, tasks):
-        """Resume the service's update when the engine paused it on its own
-        race (convergence.resumable), RESUMES times at most: the deploy goes
-        on, as an operator's `docker service update` would make it."""
+    def _taken_up(self, namespace, service, tasks):
+        """Take the service's update up again when the engine stopped it on
+        its own race (convergence.raced), RESUMES times at most: a paused one
+        is resumed, as an operator's `docker service update` would; one it
+        rolled back had the spec before put back, so only sending the
+        deploy's spec again (`resend`) takes it up."""
         name = service["Spec"]["Name"]
+        if self.resumed.get(name, 0) >= RESUMES:
+            return False
         error = convergence.resumable(service, tasks, self.transient)
-        if error is None or self.resumed.get(name, 0) >= RESUMES:
+        if error is not None:
+            self.progress.note(f"  {name}  the engine failed to start a task ({error}): "
+                               "resuming the update")
+            resume(name)
+        elif self.resend is not None and \
+                (error := convergence.rolled_back_on_race(service, tasks, self.transient)):
+            self.progress.note(f"  {name}  the engine failed to start a task ({error}) and "
+                               "rolled the update back: sending it again")
+            self.resend(namespace, [name])
+        else:
             return False
         self.resumed[name] = self.resumed.get(name, 0) + 1
-        self.progress.note(f"  {name}  the engine failed to start a task ({error}): "
-                           "resuming the update")
-        resume(name)
-        return True
-
-    def _sent_again(self, namespace, service, tasks):
-        """Send the service again (`resend`) when the engine rolled its update
-        back on its own race: the rollback put the spec before back, so only
-        sending the deploy's spec again takes the update up (RESUMES times at
-        most, with the resumes)."""
-        name = service["Spec"]["Name"]
-        error = convergence.rolled_back_on_race(service, tasks, self.transient)
-        if self.resend is None or error is None or self.resumed.get(name, 0) >= RESUMES:
-            return False
-        self.resumed[name] = self.resumed.get(name, 0) + 1
-        self.progress.note(f"  {name}  the engine failed to start a task ({error}) and rolled "
-                           "the update back: sending it again")
-        self.resend(namespace, [name])
         return True
 
 
@@ -340,7 +334,7 @@ def _with_stopping_task(service, tasks):
     spec before, so that task is of a spec no longer current), every task of
     the service: one engine call, only then, so the failure can be named."""
     if (service.get("UpdateStatus") or {}).get("State") not in convergence.STOPPED or \
-            convergence.paused_on(service, tasks) is not None:
+            convergence.stopping_task(service, tasks) is not None:
         return tasks
     return tasks_of([service["ID"]])
 
